@@ -1,0 +1,82 @@
+import type { Context, Hono } from "hono";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { OperationId, RouteDefinition } from "../../generated/handler-types.ts";
+import type { AppEnv, Principal, RequestContext } from "./context.ts";
+import { OK_MESSAGE, SUPPORTED_LOCALES, type Locale } from "../messages.ts";
+import { createRequestValidator, type ValidatedInput } from "./request-validation.ts";
+import type { SchemaCompiler } from "./schema-compiler.ts";
+
+/** A handler as the binding calls it; the generated interfaces give each one its precise types. */
+type AnyHandler = (input: ValidatedInput, ctx: RequestContext) => Promise<HandlerResult>;
+type HandlerResult = { status: number; data: unknown } | { status: number; body: unknown } | Response;
+
+/** Resolves the principal of a request for one security scheme, or throws `UNAUTHENTICATED`. */
+export type Authenticator = (c: Context<AppEnv>) => Promise<Principal>;
+
+/** What binding the route table needs. */
+export interface BindOptions {
+  routes: readonly RouteDefinition[];
+  handlers: object;
+  compilers: { parameters: SchemaCompiler; body: SchemaCompiler };
+  /** One authenticator per security scheme named in the spec. */
+  authenticators: Partial<Record<string, Authenticator>>;
+}
+
+/** `/api/v1/billing/plans/{planId}` → `/api/v1/billing/plans/:planId`. */
+export function toHonoPath(template: string): string {
+  return template.replace(/\{([^}]+)\}/g, ":$1");
+}
+
+function clientIp(c: Context<AppEnv>): string | null {
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    return null; // app.request() in tests has no socket.
+  }
+}
+
+function negotiatedLocale(c: Context<AppEnv>): Locale {
+  const language = c.get("language");
+  return (SUPPORTED_LOCALES as readonly string[]).includes(language) ? (language as Locale) : "en-US";
+}
+
+/**
+ * Registers one Hono route per operation of the generated route table. The server declares no route
+ * of its own: a missing handler, or a handler with no operation, stops start-up.
+ */
+export function bindRoutes(app: Hono<AppEnv>, options: BindOptions): void {
+  const handlers = options.handlers as Record<string, AnyHandler>;
+  const known = new Set<string>(options.routes.map((r) => r.operationId));
+  const strays = Object.keys(handlers).filter((name) => !known.has(name));
+  if (strays.length > 0) throw new Error(`handlers without an operation in the spec: ${strays.join(", ")}`);
+
+  for (const route of options.routes) {
+    const handler = handlers[route.operationId as OperationId];
+    if (typeof handler !== "function") throw new Error(`no handler for operation ${route.operationId}`);
+    for (const scheme of route.security) {
+      if (!options.authenticators[scheme]) throw new Error(`no authenticator for security scheme ${scheme} (${route.operationId})`);
+    }
+    const validate = createRequestValidator(route, options.compilers);
+
+    app.on(route.method.toUpperCase(), toHonoPath(route.path), async (c) => {
+      const principal = route.security.length > 0 ? await options.authenticators[route.security[0]!]!(c) : null;
+      const input = await validate(c);
+      const ctx: RequestContext = {
+        requestId: c.get("requestId"),
+        locale: negotiatedLocale(c),
+        ip: clientIp(c),
+        userAgent: c.req.header("user-agent") ?? null,
+        principal,
+        route,
+        log: c.get("log"),
+      };
+      const result = await handler.call(handlers, input, ctx);
+      if (result instanceof Response) return result;
+      const status = result.status as 200;
+      if ("data" in result) {
+        return c.json({ code: "OK", message: OK_MESSAGE, data: result.data, requestId: ctx.requestId }, status);
+      }
+      return c.json(result.body as object, status);
+    });
+  }
+}
