@@ -1,13 +1,22 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Every suite runs on PGlite (in-process Postgres with pgvector). With `TEST_DATABASE_URL` set, the
+ * same suites run a second time against that native Postgres server (where concurrency is real).
+ */
+const projects = [{ extends: true as const, test: { name: "pglite" } }];
+if (process.env.TEST_DATABASE_URL) projects.push({ extends: true as const, test: { name: "postgres" } });
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    reporters: ["default", "./test/totals-reporter.ts"],
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Two cores: two workers keep PGlite (which runs on the worker's thread) from starving.
+    // Two cores: more workers only make PGlite (which runs on the worker's thread) wait.
     maxWorkers: 2,
+    projects,
   },
 });

@@ -55,8 +55,6 @@ export type components = {
             enabled: boolean;
             /** @description A numeric limit of the feature, or `null` when it has none. */
             limit: number | null;
-        } & {
-            [key: string]: unknown;
         };
         /**
          * @description The quotas a plan grants (seed 000's keys). Per-period quotas (`*_per_month`) count usage in the
@@ -100,8 +98,6 @@ export type components = {
             datasets: number;
             /** @description Whether custom plugins may be installed. */
             custom_plugins: boolean;
-        } & {
-            [key: string]: unknown;
         };
         /**
          * @description Whether a plan can still be chosen.
@@ -153,8 +149,6 @@ export type components = {
             readonly createdAt: components["schemas"]["Common.Timestamp"];
             /** @description When the plan last changed. */
             readonly updatedAt: components["schemas"]["Common.Timestamp"];
-        } & {
-            [key: string]: unknown;
         };
         /** @description An ISO 4217 currency code in upper case, e.g. `USD`, `CNY`. */
         "Common.CurrencyCode": string;
@@ -170,8 +164,6 @@ export type components = {
             data: null;
             /** @description The id of this request, also sent as `X-Request-Id`; quote it when reporting a fault. */
             requestId: string;
-        } & {
-            [key: string]: unknown;
         };
         /**
          * @description The closed list of error codes of the console API. Each code has exactly one HTTP status; a client
@@ -189,8 +181,6 @@ export type components = {
             rule: string;
             /** @description What is wrong with the field, in every locale the API speaks. */
             message: components["schemas"]["Common.Message"];
-        } & {
-            [key: string]: unknown;
         };
         /**
          * @description Where a failing field was found in the request.
@@ -231,8 +221,6 @@ export type components = {
             requestId: string;
             /** @description Every failing field, in the order validation met them. */
             fields: components["schemas"]["Common.FieldError"][];
-        } & {
-            [key: string]: unknown;
         };
     };
     responses: never;
@@ -284,13 +272,9 @@ export interface operations {
                             items: components["schemas"]["Billing.SubscriptionPlan"][];
                             /** @description The cursor of the next page, or `null` on the last page. */
                             nextCursor: string | null;
-                        } & {
-                            [key: string]: unknown;
                         };
                         /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
                         requestId: string;
-                    } & {
-                        [key: string]: unknown;
                     };
                 };
             };
@@ -355,8 +339,6 @@ export interface operations {
                         data: components["schemas"]["Billing.SubscriptionPlan"];
                         /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
                         requestId: string;
-                    } & {
-                        [key: string]: unknown;
                     };
                 };
             };

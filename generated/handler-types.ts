@@ -5,8 +5,11 @@ import type { operations } from "./api-types.ts";
 /** The operationId of every operation in the contract. */
 export type OperationId = keyof operations;
 
-type Parameters<K extends OperationId, L extends "path" | "query" | "header"> =
-  operations[K]["parameters"][L] extends infer P ? ([P] extends [undefined | never] ? Record<string, never> : NonNullable<P>) : never;
+type Parameters<K extends OperationId, L extends "path" | "query" | "header"> = operations[K]["parameters"][L] extends infer P
+  ? [P] extends [undefined | never]
+    ? Record<string, never>
+    : NonNullable<P>
+  : never;
 
 type JsonRequestBody<K extends OperationId> = operations[K] extends {
   requestBody: { content: { "application/json": infer B } };
@@ -29,7 +32,11 @@ export interface OperationInput<K extends OperationId> {
 
 type Responses<K extends OperationId> = operations[K]["responses"];
 type SuccessStatus<K extends OperationId> = Extract<keyof Responses<K>, 200 | 201 | 202 | 204>;
-type JsonOf<R> = R extends { content: { "application/json": infer B } } ? B : R extends { content: { "text/event-stream": unknown } } ? Response : undefined;
+type JsonOf<R> = R extends { content: { "application/json": infer B } }
+  ? B
+  : R extends { content: { "text/event-stream": unknown } }
+    ? Response
+    : undefined;
 
 /**
  * What a handler returns for one success status. On the console API the binding wraps `data` in

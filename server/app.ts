@@ -26,7 +26,7 @@ export interface AppDeps {
 }
 
 /** Every handler group, built over the services. Adding a group to the spec fails the typecheck here until it is implemented. */
-function createHandlers(deps: Required<AppDeps>): Handlers<RequestContext> {
+export function createHandlers(deps: Required<AppDeps>): Handlers<RequestContext> {
   const plans = createPlanService(deps.db);
   return { ...createPlansHandlers(plans) };
 }

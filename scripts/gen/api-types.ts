@@ -14,12 +14,19 @@ export function forTypeGeneration(node: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
     if (key === "unevaluatedProperties") {
-      if (value !== false) out.additionalProperties = forTypeGeneration(value);
+      if (!isSealed(value)) out.additionalProperties = forTypeGeneration(value);
       continue;
     }
     out[key] = forTypeGeneration(value);
   }
   return out;
+}
+
+function isSealed(value: unknown): boolean {
+  if (value === false) return true;
+  if (value === null || typeof value !== "object") return false;
+  const not = (value as { not?: unknown }).not;
+  return Object.keys(value).length === 1 && typeof not === "object" && not !== null && Object.keys(not).length === 0;
 }
 
 /** `paths`, `operations` and `components` types of the document, by openapi-typescript. */

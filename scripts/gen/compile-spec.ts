@@ -34,11 +34,10 @@ export interface OpenApiOperation {
 export function compileSpec(root: string): CompiledSpec {
   const out = mkdtempSync(join(tmpdir(), "tsp-"));
   try {
-    execFileSync(
-      join(root, "node_modules/.bin/tsp"),
-      ["compile", "spec/main.tsp", "--output-dir", out, "--warn-as-error"],
-      { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
-    );
+    execFileSync(join(root, "node_modules/.bin/tsp"), ["compile", "spec/main.tsp", "--output-dir", out, "--warn-as-error"], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const emitted = readFileSync(join(out, "openapi.yaml"), "utf8");
     return { yaml: banner("#") + emitted, document: parse(emitted) as OpenApiDocument };
   } finally {

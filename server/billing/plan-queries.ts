@@ -16,7 +16,11 @@ export function selectPlanPage(
     const [sortOrder, id] = options.after as [number, string];
     query = query.where((eb) => eb(eb.refTuple("sort_order", "id"), ">", eb.tuple(sortOrder, id)));
   }
-  return query.orderBy("sort_order").orderBy("id").limit(options.limit + 1).execute();
+  return query
+    .orderBy("sort_order")
+    .orderBy("id")
+    .limit(options.limit + 1)
+    .execute();
 }
 
 /** The plan with `id`, archived or not. */

@@ -18,7 +18,9 @@ export function decodeCursor(cursor: string, shape: readonly ("string" | "number
     // fall through to the 400
   }
   throw new AppError("VALIDATION_FAILED", {
-    fields: [{ location: "query", field: "cursor", rule: "format", message: message("is not a cursor this API issued", "不是本接口签发的游标") }],
+    fields: [
+      { location: "query", field: "cursor", rule: "format", message: message("is not a cursor this API issued", "不是本接口签发的游标") },
+    ],
   });
 }
 

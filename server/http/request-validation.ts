@@ -46,13 +46,16 @@ export function toFieldErrors(location: Location, errors: ErrorObject[] | null |
   const fields: FieldError[] = [];
   for (const error of errors ?? []) {
     if (["anyOf", "oneOf", "allOf", "if"].includes(error.keyword)) continue;
+    // TypeSpec seals models with `unevaluatedProperties: { not: {} }`: Ajv reports the extra field under `not`.
+    const rule =
+      error.keyword === "not" && error.schemaPath.endsWith("/unevaluatedProperties/not") ? "unevaluatedProperties" : error.keyword;
     const segments = error.instancePath.split("/").slice(1);
     const extra = error.params.missingProperty ?? error.params.additionalProperty ?? error.params.unevaluatedProperty;
     if (typeof extra === "string") segments.push(extra);
-    const text = RULE_TEXTS[error.keyword]?.(error) ?? message(error.message ?? "is invalid", "取值不符合约定");
+    const text = RULE_TEXTS[rule]?.(error) ?? message(error.message ?? "is invalid", "取值不符合约定");
     const field = segments.map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")).join(".");
-    if (fields.some((f) => f.field === field && f.rule === error.keyword)) continue;
-    fields.push({ location, field, rule: error.keyword, message: text });
+    if (fields.some((f) => f.field === field && f.rule === rule)) continue;
+    fields.push({ location, field, rule, message: text });
   }
   return fields;
 }
