@@ -2,10 +2,14 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Every suite runs on PGlite (in-process Postgres with pgvector). With `TEST_DATABASE_URL` set, the
- * same suites run a second time against that native Postgres server (where concurrency is real).
+ * suites that use a database run a second time against that native Postgres server (where
+ * concurrency is real).
  */
-const projects = [{ extends: true as const, test: { name: "pglite" } }];
-if (process.env.TEST_DATABASE_URL) projects.push({ extends: true as const, test: { name: "postgres" } });
+const projects: { extends: true; test: { name: string; exclude?: string[] } }[] = [{ extends: true, test: { name: "pglite" } }];
+if (process.env.TEST_DATABASE_URL) {
+  // Suites that touch no database (the workflow engine, the browser check of /docs) run once, on the first project.
+  projects.push({ extends: true, test: { name: "postgres", exclude: ["test/workflow/**", "test/browser/**", "**/node_modules/**"] } });
+}
 
 export default defineConfig({
   test: {

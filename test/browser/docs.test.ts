@@ -3,14 +3,13 @@ import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApp, onPGlite, type TestApp } from "../harness.ts";
+import { createTestApp, type TestApp } from "../harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
 if (!available) console.warn(`skipping the /docs browser check: ${CHROMIUM} is not installed (apt-get install chromium)`);
 
-// The page is the same whatever the database: run it once, on the PGlite project.
-describe.runIf(available && onPGlite())("the API reference page", () => {
+describe.runIf(available)("the API reference page", () => {
   let api: TestApp;
   let server: ServerType;
   let browser: Browser;
