@@ -2,6 +2,131 @@
 // Change the spec or a migration and run `pnpm gen`; `pnpm gen:check` fails when this file is stale.
 /* eslint-disable */
 export type paths = {
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sign in with email and password. A wrong pair answers `INVALID_CREDENTIALS`, whichever part is wrong. */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description End this session, or every session of the user. Access tokens of ended sessions stop working at once. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The signed-in user. */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Ask for a password-reset mail. The answer is the same whether or not the account exists; the
+         *     single-use token (valid one hour) goes only to the account's email.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Set a new password with a reset token. Every session of the user ends. */
+        post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Exchange a refresh token for a new session pair. The presented token is retired; presenting a
+         *     retired token again answers `REFRESH_TOKEN_REUSED` and revokes every token of its session.
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Create an account and sign in. */
+        post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/plans": {
         parameters: {
             query?: never;
@@ -36,10 +161,408 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Accept an invitation as the signed-in user, whose email must be the invitation's. Accepting
+         *     twice, after expiry or after revocation answers its own 409 code.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/register-and-accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Create an account for the invited email, accept the invitation and sign in. */
+        post: operations["registerAndAcceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The organizations the caller belongs to, newest first. */
+        get: operations["listOrganizations"];
+        put?: never;
+        /** @description Create an organization. The caller becomes owner of its root team; it starts on the free plan. */
+        post: operations["createOrganization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One organization. Requires any role in it. */
+        get: operations["getOrganization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Change the organization. Requires admin in the root team. */
+        patch: operations["updateOrganization"];
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/audit-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The audit log, newest first, filtered. Requires admin in the root team. */
+        get: operations["listAuditLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The organization's teams, oldest first (the root team first). Requires any role in it. */
+        get: operations["listTeams"];
+        put?: never;
+        /** @description Create a team. Requires admin in the root team; the caller becomes the team's owner. */
+        post: operations["createTeam"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{teamId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One team. Requires any role in it. */
+        get: operations["getTeam"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Rename the team. Requires admin. */
+        patch: operations["updateTeam"];
+        trace?: never;
+    };
+    "/api/v1/teams/{teamId}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Archive the team and its workspaces. Requires admin in the root team; the root team cannot be archived. */
+        post: operations["archiveTeam"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{teamId}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The team's invitations, newest first. Requires admin. */
+        get: operations["listInvitations"];
+        put?: never;
+        /** @description Invite someone by email. Requires admin (owner to invite an owner). The token is mailed, valid 72 hours. */
+        post: operations["createInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{teamId}/invitations/{invitationId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Withdraw a pending invitation. Requires admin. */
+        post: operations["revokeInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{teamId}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The team's members, by join time. Requires any role. */
+        get: operations["listTeamMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{teamId}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Remove a member. Requires admin (owners to remove an owner); the last owner cannot be removed. */
+        delete: operations["removeTeamMember"];
+        options?: never;
+        head?: never;
+        /** @description Change a member's role. Requires admin; only owners grant or remove `owner`; the last owner cannot be demoted. */
+        patch: operations["updateTeamMember"];
+        trace?: never;
+    };
+    "/api/v1/teams/{teamId}/transfer-ownership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Make another member the owner; the caller becomes admin. Requires owner. */
+        post: operations["transferTeamOwnership"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{teamId}/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The team's workspaces, oldest first. Requires any role. */
+        get: operations["listWorkspaces"];
+        put?: never;
+        /** @description Create a workspace in the team. Requires admin. */
+        post: operations["createWorkspace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One workspace. Requires any role in its team. */
+        get: operations["getWorkspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Rename the workspace. Requires admin of its team. */
+        patch: operations["updateWorkspace"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Archive the workspace. Requires admin of its team. */
+        post: operations["archiveWorkspace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
     schemas: {
+        /**
+         * @description The locales a person can choose for their account.
+         * @enum {string}
+         */
+        "Auth.AccountLocale": "en-US" | "zh-CN";
+        /**
+         * Format: email
+         * @description An email address, compared without regard to case.
+         */
+        "Auth.Email": string;
+        /** @description The body of `login`. */
+        "Auth.LoginRequest": {
+            /** @description The account's email. */
+            email: components["schemas"]["Auth.Email"];
+            /**
+             * Format: password
+             * @description The account's password.
+             */
+            password: string;
+        };
+        /** @description The body of `logout`. */
+        "Auth.LogoutRequest": {
+            /**
+             * @description End every session of the user, not only this one.
+             * @default false
+             */
+            allSessions: boolean;
+        };
+        /** @description The answer of `logout`. */
+        "Auth.LogoutResult": {
+            /**
+             * Format: int32
+             * @description How many sessions were ended.
+             */
+            sessionsEnded: number;
+        };
+        /**
+         * Format: password
+         * @description A password: 10 to 128 characters. Stored only as an argon2id hash.
+         */
+        "Auth.Password": string;
+        /** @description The answer of `requestPasswordReset`: always the same, so accounts cannot be discovered. */
+        "Auth.PasswordResetAccepted": {
+            /**
+             * @description Always true: if the account exists, a reset link was sent.
+             * @enum {boolean}
+             */
+            accepted: true;
+        };
+        /** @description The body of `confirmPasswordReset`. */
+        "Auth.PasswordResetConfirmation": {
+            /** @description The token from the reset mail. Single use; valid for one hour. */
+            token: string;
+            /** @description The new password. */
+            newPassword: components["schemas"]["Auth.Password"];
+        };
+        /** @description The body of `requestPasswordReset`. */
+        "Auth.PasswordResetRequest": {
+            /** @description The account's email. */
+            email: components["schemas"]["Auth.Email"];
+        };
+        /** @description The body of `refreshSession`. */
+        "Auth.RefreshRequest": {
+            /** @description The refresh token of the session. Each one works once: the answer carries its successor. */
+            refreshToken: string;
+        };
+        /** @description The body of `register`. */
+        "Auth.RegisterRequest": {
+            /** @description The email to sign in with. */
+            email: components["schemas"]["Auth.Email"];
+            /** @description The password to sign in with. */
+            password: components["schemas"]["Auth.Password"];
+            /** @description The name shown to others. */
+            name: string;
+            /**
+             * @description The locale of texts sent to the user.
+             * @default en-US
+             */
+            locale: components["schemas"]["Auth.AccountLocale"];
+        };
+        /**
+         * @description A signed-in session: a short-lived access token (a JWT, sent as `Authorization: Bearer …`) and an
+         *     opaque refresh token that exchanges for a new pair once. Presenting a refresh token a second time
+         *     revokes the whole session.
+         */
+        "Auth.Session": {
+            /**
+             * @description Always `Bearer`.
+             * @enum {string}
+             */
+            tokenType: "Bearer";
+            /** @description The access token, valid for 15 minutes. */
+            accessToken: string;
+            /** @description When the access token expires. */
+            accessTokenExpiresAt: components["schemas"]["Common.Timestamp"];
+            /** @description The refresh token, valid for 30 days or until used. */
+            refreshToken: string;
+            /** @description When the refresh token expires. */
+            refreshTokenExpiresAt: components["schemas"]["Common.Timestamp"];
+            /** @description The signed-in user. */
+            user: components["schemas"]["Auth.User"];
+        };
+        /** @description A person who signs in to the console (a B-side user). */
+        "Auth.User": {
+            /** @description The user's id. */
+            readonly id: components["schemas"]["Common.Id"];
+            /** @description The user's email, lower-cased; unique across the platform. */
+            email: components["schemas"]["Auth.Email"];
+            /** @description The user's name as shown to others. */
+            name: string;
+            /** @description The locale of texts the platform sends the user (mail). */
+            locale: components["schemas"]["Auth.AccountLocale"];
+            /** @description When the account was created. */
+            readonly createdAt: components["schemas"]["Common.Timestamp"];
+        };
         /**
          * @description How often a plan is billed.
          * @enum {string}
@@ -170,7 +693,7 @@ export type components = {
          *     may branch on the code without reading the status or the message.
          * @enum {string}
          */
-        "Common.ErrorCode": "VALIDATION_FAILED" | "MALFORMED_BODY" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "CONFLICT" | "UNPROCESSABLE" | "QUOTA_EXCEEDED" | "RATE_LIMITED" | "INTERNAL_ERROR";
+        "Common.ErrorCode": "VALIDATION_FAILED" | "MALFORMED_BODY" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "FORBIDDEN" | "INVITATION_EMAIL_MISMATCH" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "CONFLICT" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "INVITATION_ALREADY_ACCEPTED" | "INVITATION_EXPIRED" | "INVITATION_REVOKED" | "RESET_TOKEN_INVALID" | "UNPROCESSABLE" | "LAST_OWNER" | "ARCHIVED" | "QUOTA_EXCEEDED" | "RATE_LIMITED" | "INTERNAL_ERROR";
         /** @description One field of a request that failed validation. */
         "Common.FieldError": {
             /** @description Where the field is. */
@@ -222,6 +745,198 @@ export type components = {
             /** @description Every failing field, in the order validation met them. */
             fields: components["schemas"]["Common.FieldError"][];
         };
+        /** @description The body of `acceptInvitation`. */
+        "Tenant.AcceptInvitationRequest": {
+            /** @description The token from the invitation mail. */
+            token: string;
+        };
+        /** @description The before and after of a change, with secrets redacted. */
+        "Tenant.AuditChanges": {
+            /** @description The target's fields before the change, or `null` when it was created. */
+            before: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The target's fields after the change, or `null` when it was removed. */
+            after: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** @description One entry of the audit log: a mutating call that succeeded. */
+        "Tenant.AuditLogEntry": {
+            /** @description The entry's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The organization the change belongs to, or `null` for account events. */
+            organizationId: components["schemas"]["Common.Id"] | null;
+            /** @description The workspace the change belongs to, if any. */
+            workspaceId: components["schemas"]["Common.Id"] | null;
+            /** @description Who made the change, or `null` when nobody was signed in (registration, password reset). */
+            actorId: components["schemas"]["Common.Id"] | null;
+            /** @description What was done, `target.verb`, e.g. `team.update`, `member.remove`. */
+            action: string;
+            /** @description The kind of the changed resource, e.g. `team`. */
+            targetType: string;
+            /** @description The changed resource's id. */
+            targetId: string | null;
+            /** @description The change. */
+            changes: components["schemas"]["Tenant.AuditChanges"];
+            /** @description The caller's address. */
+            ip: string | null;
+            /** @description The caller's user agent. */
+            userAgent: string | null;
+            /** @description The request that made the change. */
+            requestId: string;
+            /** @description When the change was made. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description The body of `createInvitation`. */
+        "Tenant.CreateInvitationRequest": {
+            /** @description The invitee's email. */
+            email: components["schemas"]["Auth.Email"];
+            /** @description The role the invitee gets. Only owners invite owners. */
+            role: components["schemas"]["Tenant.Role"];
+        };
+        /** @description The body of `createOrganization`. */
+        "Tenant.CreateOrganizationRequest": {
+            /** @description The organization's name. */
+            name: string;
+        };
+        /** @description An invitation to join a team with a role. The token goes only to the invitee's email. */
+        "Tenant.Invitation": {
+            /** @description The invitation's id. */
+            readonly id: components["schemas"]["Common.Id"];
+            /** @description The team the invitee joins. */
+            readonly teamId: components["schemas"]["Common.Id"];
+            /** @description The invitee's email. */
+            email: components["schemas"]["Auth.Email"];
+            /** @description The role the invitee gets. */
+            role: components["schemas"]["Tenant.Role"];
+            /** @description Where the invitation stands. */
+            readonly status: components["schemas"]["Tenant.InvitationStatus"];
+            /** @description Who sent it. */
+            readonly invitedBy: components["schemas"]["Common.Id"];
+            /** @description When it stops working. */
+            readonly expiresAt: components["schemas"]["Common.Timestamp"];
+            /** @description When it was sent. */
+            readonly createdAt: components["schemas"]["Common.Timestamp"];
+        };
+        /**
+         * @description Where an invitation stands.
+         * @enum {string}
+         */
+        "Tenant.InvitationStatus": "pending" | "accepted" | "revoked" | "expired";
+        /** @description An organization: the billing account. It holds the subscription; quotas count across all its workspaces. */
+        "Tenant.Organization": {
+            /** @description The organization's id. */
+            readonly id: components["schemas"]["Common.Id"];
+            /** @description The organization's name. */
+            name: string;
+            /** @description The team created with the organization: its owners and admins administer the organization. */
+            readonly rootTeamId: components["schemas"]["Common.Id"];
+            /** @description The caller's effective role in the organization (its role in the root team, or `member`). */
+            readonly myRole: components["schemas"]["Tenant.Role"];
+            /** @description When the organization was created. */
+            readonly createdAt: components["schemas"]["Common.Timestamp"];
+            /** @description When the organization last changed. */
+            readonly updatedAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description The body of `registerAndAcceptInvitation`: a new account for the invited email. */
+        "Tenant.RegisterAndAcceptRequest": {
+            /** @description The token from the invitation mail; the account's email is the invitation's. */
+            token: string;
+            /** @description The password to sign in with. */
+            password: components["schemas"]["Auth.Password"];
+            /** @description The name shown to others. */
+            name: string;
+            /**
+             * @description The locale of texts sent to the user.
+             * @default en-US
+             */
+            locale: components["schemas"]["Auth.AccountLocale"];
+        };
+        /**
+         * @description A member's role in a team. What each role may do:
+         *
+         *     | role | in its team | in the root team (administers the organization) |
+         *     | --- | --- | --- |
+         *     | `member` | read the team, its members and its workspaces | read the organization |
+         *     | `editor` | also create and change resources inside the workspaces | same as in its team |
+         *     | `admin` | also rename the team, manage members (up to admin), invitations and workspaces | also the organization: settings, billing, teams, API keys, audit log; and every team as admin |
+         *     | `owner` | also grant and remove ownership, transfer ownership | same, as owner of every team |
+         *
+         *     A team always keeps at least one owner.
+         * @enum {string}
+         */
+        "Tenant.Role": "member" | "editor" | "admin" | "owner";
+        /** @description A group of users inside an organization, with roles; workspaces belong to a team. */
+        "Tenant.Team": {
+            /** @description The team's id. */
+            readonly id: components["schemas"]["Common.Id"];
+            /** @description The organization the team belongs to. */
+            readonly organizationId: components["schemas"]["Common.Id"];
+            /** @description The team's name, unique among the organization's live teams. */
+            name: string;
+            /** @description Whether this is the organization's root team. */
+            readonly isRoot: boolean;
+            /** @description When the team was archived, or `null` while it is live. */
+            readonly archivedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When the team was created. */
+            readonly createdAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description A user's membership of a team. */
+        "Tenant.TeamMember": {
+            /** @description The team. */
+            teamId: components["schemas"]["Common.Id"];
+            /** @description The member's user id. */
+            userId: components["schemas"]["Common.Id"];
+            /** @description The member's email. */
+            email: components["schemas"]["Auth.Email"];
+            /** @description The member's name. */
+            name: string;
+            /** @description The member's role in the team. */
+            role: components["schemas"]["Tenant.Role"];
+            /** @description When the user joined the team. */
+            joinedAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description The body of `createTeam` and `updateTeam`. */
+        "Tenant.TeamNameRequest": {
+            /** @description The team's name. */
+            name: string;
+        };
+        /** @description The body of `transferTeamOwnership`. */
+        "Tenant.TransferOwnershipRequest": {
+            /** @description The member who becomes owner; the caller stays on as admin. */
+            userId: components["schemas"]["Common.Id"];
+        };
+        /** @description The body of `updateTeamMember`. */
+        "Tenant.UpdateMemberRequest": {
+            /** @description The new role. Only owners grant or remove `owner`. */
+            role: components["schemas"]["Tenant.Role"];
+        };
+        /** @description The body of `updateOrganization`: only the fields to change. */
+        "Tenant.UpdateOrganizationRequest": {
+            /** @description The organization's new name. */
+            name?: string;
+        };
+        /** @description A workspace: the isolation unit of workflows, apps, datasets and the rest. */
+        "Tenant.Workspace": {
+            /** @description The workspace's id. */
+            readonly id: components["schemas"]["Common.Id"];
+            /** @description The organization the workspace belongs to. */
+            readonly organizationId: components["schemas"]["Common.Id"];
+            /** @description The team the workspace belongs to. */
+            readonly teamId: components["schemas"]["Common.Id"];
+            /** @description The workspace's name, unique among the team's live workspaces. */
+            name: string;
+            /** @description When the workspace was archived, or `null` while it is live. */
+            readonly archivedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When the workspace was created. */
+            readonly createdAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description The body of `createWorkspace` and `updateWorkspace`. */
+        "Tenant.WorkspaceNameRequest": {
+            /** @description The workspace's name. */
+            name: string;
+        };
     };
     responses: never;
     parameters: {
@@ -229,6 +944,24 @@ export type components = {
         "Common.PageQuery.cursor": string;
         /** @description How many items to return, 1 to 100. */
         "Common.PageQuery.limit": number;
+        /** @description Only entries with this action, e.g. `team.update`. */
+        "Tenant.AuditLogQuery.action": string;
+        /** @description Only entries by this user. */
+        "Tenant.AuditLogQuery.actorId": components["schemas"]["Common.Id"];
+        /** @description Only entries at or after this instant. */
+        "Tenant.AuditLogQuery.from": components["schemas"]["Common.Timestamp"];
+        /** @description Only entries about this resource. */
+        "Tenant.AuditLogQuery.targetId": string;
+        /** @description Only entries about this kind of resource. */
+        "Tenant.AuditLogQuery.targetType": string;
+        /** @description Only entries before this instant. */
+        "Tenant.AuditLogQuery.to": components["schemas"]["Common.Timestamp"];
+        /** @description The organization's id. */
+        "Tenant.OrganizationPath": components["schemas"]["Common.Id"];
+        /** @description The team's id. */
+        "Tenant.TeamPath": components["schemas"]["Common.Id"];
+        /** @description The workspace's id. */
+        "Tenant.WorkspacePath": components["schemas"]["Common.Id"];
     };
     requestBodies: never;
     headers: never;
@@ -236,6 +969,511 @@ export type components = {
 };
 export type $defs = Record<string, never>;
 export interface operations {
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Auth.LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Auth.Session"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Auth.LogoutRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Auth.LogoutResult"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Auth.User"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Auth.PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Auth.PasswordResetAccepted"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Auth.PasswordResetConfirmation"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Auth.User"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Auth.RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Auth.Session"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Auth.RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Auth.Session"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
     listPlans: {
         parameters: {
             query?: {
@@ -353,6 +1591,2327 @@ export interface operations {
             };
             /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.AcceptInvitationRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.TeamMember"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    registerAndAcceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.RegisterAndAcceptRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Auth.Session"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listOrganizations: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Tenant.Organization"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    createOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.CreateOrganizationRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Organization"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Organization"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    updateOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.UpdateOrganizationRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Organization"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listAuditLogs: {
+        parameters: {
+            query?: {
+                /** @description Only entries by this user. */
+                actorId?: components["parameters"]["Tenant.AuditLogQuery.actorId"];
+                /** @description Only entries with this action, e.g. `team.update`. */
+                action?: components["parameters"]["Tenant.AuditLogQuery.action"];
+                /** @description Only entries about this kind of resource. */
+                targetType?: components["parameters"]["Tenant.AuditLogQuery.targetType"];
+                /** @description Only entries about this resource. */
+                targetId?: components["parameters"]["Tenant.AuditLogQuery.targetId"];
+                /** @description Only entries at or after this instant. */
+                from?: components["parameters"]["Tenant.AuditLogQuery.from"];
+                /** @description Only entries before this instant. */
+                to?: components["parameters"]["Tenant.AuditLogQuery.to"];
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Tenant.AuditLogEntry"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listTeams: {
+        parameters: {
+            query?: {
+                includeArchived?: boolean;
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Tenant.Team"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    createTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.TeamNameRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Team"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Team"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    updateTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.TeamNameRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Team"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    archiveTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Team"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listInvitations: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["Tenant.InvitationStatus"];
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Tenant.Invitation"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    createInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.CreateInvitationRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Invitation"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    revokeInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+                invitationId: components["schemas"]["Common.Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Invitation"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listTeamMembers: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Tenant.TeamMember"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    removeTeamMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+                userId: components["schemas"]["Common.Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.TeamMember"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    updateTeamMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+                userId: components["schemas"]["Common.Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.UpdateMemberRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.TeamMember"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    transferTeamOwnership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.TransferOwnershipRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.TeamMember"][];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listWorkspaces: {
+        parameters: {
+            query?: {
+                includeArchived?: boolean;
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Tenant.Workspace"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    createWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's id. */
+                teamId: components["parameters"]["Tenant.TeamPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.WorkspaceNameRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Workspace"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Workspace"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    updateWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Tenant.WorkspaceNameRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Workspace"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    archiveWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Tenant.Workspace"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

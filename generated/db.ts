@@ -5,6 +5,66 @@ import type { ColumnType } from "kysely";
 /** A value stored in a json or jsonb column. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+export interface AuditLogsTable {
+  id: string;
+  organization_id: string | null;
+  workspace_id: string | null;
+  actor_user_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  changes: ColumnType<JsonValue, string, string>;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface AuthThrottleTable {
+  key: string;
+  failures: ColumnType<number, number | undefined, number>;
+  window_started_at: ColumnType<Date, Date | string, Date | string>;
+  locked_until: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  root_team_id: string | null;
+  created_by: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface PasswordResetsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  used_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  session_id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  rotated_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  revoked_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  revoked_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
 export interface SubscriptionPlansTable {
   id: string;
   name: string;
@@ -24,7 +84,73 @@ export interface SubscriptionPlansTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export interface TeamInvitationsTable {
+  id: string;
+  organization_id: string;
+  team_id: string;
+  email: string;
+  role: string;
+  token_hash: string;
+  invited_by: string;
+  status: ColumnType<string, string | undefined, string>;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  accepted_by: string | null;
+  accepted_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  revoked_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface TeamMembersTable {
+  organization_id: string;
+  team_id: string;
+  user_id: string;
+  role: string;
+  joined_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface TeamsTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  is_root: ColumnType<boolean, boolean | undefined, boolean>;
+  archived_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  locale: ColumnType<string, string | undefined, string>;
+  password_hash: string;
+  password_changed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface WorkspacesTable {
+  id: string;
+  organization_id: string;
+  team_id: string;
+  name: string;
+  archived_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 /** Every table of the migrated schema, for `Kysely<Database>`. */
 export interface Database {
+  audit_logs: AuditLogsTable;
+  auth_throttle: AuthThrottleTable;
+  organizations: OrganizationsTable;
+  password_resets: PasswordResetsTable;
+  refresh_tokens: RefreshTokensTable;
+  sessions: SessionsTable;
   subscription_plans: SubscriptionPlansTable;
+  team_invitations: TeamInvitationsTable;
+  team_members: TeamMembersTable;
+  teams: TeamsTable;
+  users: UsersTable;
+  workspaces: WorkspacesTable;
 }

@@ -2,6 +2,130 @@
 // Change the spec or a migration and run `pnpm gen`; `pnpm gen:check` fails when this file is stale.
 import type { OperationInput, OperationResult } from "./handler-types.ts";
 
+/** The operations of the spec's `Auth` interface. */
+export interface AuthHandlers<Ctx> {
+  /**
+   * Set a new password with a reset token. Every session of the user ends.
+   *
+   * `POST /api/v1/auth/password-reset/confirm`
+   */
+  confirmPasswordReset(input: OperationInput<"confirmPasswordReset">, ctx: Ctx): Promise<OperationResult<"confirmPasswordReset">>;
+
+  /**
+   * The signed-in user.
+   *
+   * `GET /api/v1/auth/me`
+   */
+  getMe(input: OperationInput<"getMe">, ctx: Ctx): Promise<OperationResult<"getMe">>;
+
+  /**
+   * Sign in with email and password. A wrong pair answers `INVALID_CREDENTIALS`, whichever part is wrong.
+   *
+   * `POST /api/v1/auth/login`
+   */
+  login(input: OperationInput<"login">, ctx: Ctx): Promise<OperationResult<"login">>;
+
+  /**
+   * End this session, or every session of the user. Access tokens of ended sessions stop working at once.
+   *
+   * `POST /api/v1/auth/logout`
+   */
+  logout(input: OperationInput<"logout">, ctx: Ctx): Promise<OperationResult<"logout">>;
+
+  /**
+   * Exchange a refresh token for a new session pair. The presented token is retired; presenting a
+   * retired token again answers `REFRESH_TOKEN_REUSED` and revokes every token of its session.
+   *
+   * `POST /api/v1/auth/refresh`
+   */
+  refreshSession(input: OperationInput<"refreshSession">, ctx: Ctx): Promise<OperationResult<"refreshSession">>;
+
+  /**
+   * Create an account and sign in.
+   *
+   * `POST /api/v1/auth/register`
+   */
+  register(input: OperationInput<"register">, ctx: Ctx): Promise<OperationResult<"register">>;
+
+  /**
+   * Ask for a password-reset mail. The answer is the same whether or not the account exists; the
+   * single-use token (valid one hour) goes only to the account's email.
+   *
+   * `POST /api/v1/auth/password-reset`
+   */
+  requestPasswordReset(input: OperationInput<"requestPasswordReset">, ctx: Ctx): Promise<OperationResult<"requestPasswordReset">>;
+}
+
+/** The operations of the spec's `Invitations` interface. */
+export interface InvitationsHandlers<Ctx> {
+  /**
+   * Accept an invitation as the signed-in user, whose email must be the invitation's. Accepting
+   * twice, after expiry or after revocation answers its own 409 code.
+   *
+   * `POST /api/v1/invitations/accept`
+   */
+  acceptInvitation(input: OperationInput<"acceptInvitation">, ctx: Ctx): Promise<OperationResult<"acceptInvitation">>;
+
+  /**
+   * Create an account for the invited email, accept the invitation and sign in.
+   *
+   * `POST /api/v1/invitations/register-and-accept`
+   */
+  registerAndAcceptInvitation(input: OperationInput<"registerAndAcceptInvitation">, ctx: Ctx): Promise<OperationResult<"registerAndAcceptInvitation">>;
+}
+
+/** The operations of the spec's `Organizations` interface. */
+export interface OrganizationsHandlers<Ctx> {
+  /**
+   * Create an organization. The caller becomes owner of its root team; it starts on the free plan.
+   *
+   * `POST /api/v1/organizations`
+   */
+  createOrganization(input: OperationInput<"createOrganization">, ctx: Ctx): Promise<OperationResult<"createOrganization">>;
+
+  /**
+   * Create a team. Requires admin in the root team; the caller becomes the team's owner.
+   *
+   * `POST /api/v1/organizations/{organizationId}/teams`
+   */
+  createTeam(input: OperationInput<"createTeam">, ctx: Ctx): Promise<OperationResult<"createTeam">>;
+
+  /**
+   * One organization. Requires any role in it.
+   *
+   * `GET /api/v1/organizations/{organizationId}`
+   */
+  getOrganization(input: OperationInput<"getOrganization">, ctx: Ctx): Promise<OperationResult<"getOrganization">>;
+
+  /**
+   * The audit log, newest first, filtered. Requires admin in the root team.
+   *
+   * `GET /api/v1/organizations/{organizationId}/audit-logs`
+   */
+  listAuditLogs(input: OperationInput<"listAuditLogs">, ctx: Ctx): Promise<OperationResult<"listAuditLogs">>;
+
+  /**
+   * The organizations the caller belongs to, newest first.
+   *
+   * `GET /api/v1/organizations`
+   */
+  listOrganizations(input: OperationInput<"listOrganizations">, ctx: Ctx): Promise<OperationResult<"listOrganizations">>;
+
+  /**
+   * The organization's teams, oldest first (the root team first). Requires any role in it.
+   *
+   * `GET /api/v1/organizations/{organizationId}/teams`
+   */
+  listTeams(input: OperationInput<"listTeams">, ctx: Ctx): Promise<OperationResult<"listTeams">>;
+
+  /**
+   * Change the organization. Requires admin in the root team.
+   *
+   * `PATCH /api/v1/organizations/{organizationId}`
+   */
+  updateOrganization(input: OperationInput<"updateOrganization">, ctx: Ctx): Promise<OperationResult<"updateOrganization">>;
+}
+
 /** The operations of the spec's `Plans` interface. */
 export interface PlansHandlers<Ctx> {
   /**
@@ -19,14 +143,171 @@ export interface PlansHandlers<Ctx> {
   listPlans(input: OperationInput<"listPlans">, ctx: Ctx): Promise<OperationResult<"listPlans">>;
 }
 
+/** The operations of the spec's `Teams` interface. */
+export interface TeamsHandlers<Ctx> {
+  /**
+   * Archive the team and its workspaces. Requires admin in the root team; the root team cannot be archived.
+   *
+   * `POST /api/v1/teams/{teamId}/archive`
+   */
+  archiveTeam(input: OperationInput<"archiveTeam">, ctx: Ctx): Promise<OperationResult<"archiveTeam">>;
+
+  /**
+   * Invite someone by email. Requires admin (owner to invite an owner). The token is mailed, valid 72 hours.
+   *
+   * `POST /api/v1/teams/{teamId}/invitations`
+   */
+  createInvitation(input: OperationInput<"createInvitation">, ctx: Ctx): Promise<OperationResult<"createInvitation">>;
+
+  /**
+   * Create a workspace in the team. Requires admin.
+   *
+   * `POST /api/v1/teams/{teamId}/workspaces`
+   */
+  createWorkspace(input: OperationInput<"createWorkspace">, ctx: Ctx): Promise<OperationResult<"createWorkspace">>;
+
+  /**
+   * One team. Requires any role in it.
+   *
+   * `GET /api/v1/teams/{teamId}`
+   */
+  getTeam(input: OperationInput<"getTeam">, ctx: Ctx): Promise<OperationResult<"getTeam">>;
+
+  /**
+   * The team's invitations, newest first. Requires admin.
+   *
+   * `GET /api/v1/teams/{teamId}/invitations`
+   */
+  listInvitations(input: OperationInput<"listInvitations">, ctx: Ctx): Promise<OperationResult<"listInvitations">>;
+
+  /**
+   * The team's members, by join time. Requires any role.
+   *
+   * `GET /api/v1/teams/{teamId}/members`
+   */
+  listTeamMembers(input: OperationInput<"listTeamMembers">, ctx: Ctx): Promise<OperationResult<"listTeamMembers">>;
+
+  /**
+   * The team's workspaces, oldest first. Requires any role.
+   *
+   * `GET /api/v1/teams/{teamId}/workspaces`
+   */
+  listWorkspaces(input: OperationInput<"listWorkspaces">, ctx: Ctx): Promise<OperationResult<"listWorkspaces">>;
+
+  /**
+   * Remove a member. Requires admin (owners to remove an owner); the last owner cannot be removed.
+   *
+   * `DELETE /api/v1/teams/{teamId}/members/{userId}`
+   */
+  removeTeamMember(input: OperationInput<"removeTeamMember">, ctx: Ctx): Promise<OperationResult<"removeTeamMember">>;
+
+  /**
+   * Withdraw a pending invitation. Requires admin.
+   *
+   * `POST /api/v1/teams/{teamId}/invitations/{invitationId}/revoke`
+   */
+  revokeInvitation(input: OperationInput<"revokeInvitation">, ctx: Ctx): Promise<OperationResult<"revokeInvitation">>;
+
+  /**
+   * Make another member the owner; the caller becomes admin. Requires owner.
+   *
+   * `POST /api/v1/teams/{teamId}/transfer-ownership`
+   */
+  transferTeamOwnership(input: OperationInput<"transferTeamOwnership">, ctx: Ctx): Promise<OperationResult<"transferTeamOwnership">>;
+
+  /**
+   * Rename the team. Requires admin.
+   *
+   * `PATCH /api/v1/teams/{teamId}`
+   */
+  updateTeam(input: OperationInput<"updateTeam">, ctx: Ctx): Promise<OperationResult<"updateTeam">>;
+
+  /**
+   * Change a member's role. Requires admin; only owners grant or remove `owner`; the last owner cannot be demoted.
+   *
+   * `PATCH /api/v1/teams/{teamId}/members/{userId}`
+   */
+  updateTeamMember(input: OperationInput<"updateTeamMember">, ctx: Ctx): Promise<OperationResult<"updateTeamMember">>;
+}
+
+/** The operations of the spec's `Workspaces` interface. */
+export interface WorkspacesHandlers<Ctx> {
+  /**
+   * Archive the workspace. Requires admin of its team.
+   *
+   * `POST /api/v1/workspaces/{workspaceId}/archive`
+   */
+  archiveWorkspace(input: OperationInput<"archiveWorkspace">, ctx: Ctx): Promise<OperationResult<"archiveWorkspace">>;
+
+  /**
+   * One workspace. Requires any role in its team.
+   *
+   * `GET /api/v1/workspaces/{workspaceId}`
+   */
+  getWorkspace(input: OperationInput<"getWorkspace">, ctx: Ctx): Promise<OperationResult<"getWorkspace">>;
+
+  /**
+   * Rename the workspace. Requires admin of its team.
+   *
+   * `PATCH /api/v1/workspaces/{workspaceId}`
+   */
+  updateWorkspace(input: OperationInput<"updateWorkspace">, ctx: Ctx): Promise<OperationResult<"updateWorkspace">>;
+}
+
 /** Every operation of the contract: the server must implement exactly these. */
 export interface Handlers<Ctx>
-  extends PlansHandlers<Ctx> {}
+  extends AuthHandlers<Ctx>,
+    InvitationsHandlers<Ctx>,
+    OrganizationsHandlers<Ctx>,
+    PlansHandlers<Ctx>,
+    TeamsHandlers<Ctx>,
+    WorkspacesHandlers<Ctx> {}
 
 /** The handler groups, by the name of their spec interface. */
 export const handlerGroups = {
+  "Auth": [
+    "confirmPasswordReset",
+    "getMe",
+    "login",
+    "logout",
+    "refreshSession",
+    "register",
+    "requestPasswordReset"
+  ],
+  "Invitations": [
+    "acceptInvitation",
+    "registerAndAcceptInvitation"
+  ],
+  "Organizations": [
+    "createOrganization",
+    "createTeam",
+    "getOrganization",
+    "listAuditLogs",
+    "listOrganizations",
+    "listTeams",
+    "updateOrganization"
+  ],
   "Plans": [
     "getPlan",
     "listPlans"
+  ],
+  "Teams": [
+    "archiveTeam",
+    "createInvitation",
+    "createWorkspace",
+    "getTeam",
+    "listInvitations",
+    "listTeamMembers",
+    "listWorkspaces",
+    "removeTeamMember",
+    "revokeInvitation",
+    "transferTeamOwnership",
+    "updateTeam",
+    "updateTeamMember"
+  ],
+  "Workspaces": [
+    "archiveWorkspace",
+    "getWorkspace",
+    "updateWorkspace"
   ]
 } as const;

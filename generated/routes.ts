@@ -5,6 +5,1144 @@ import type { RouteDefinition } from "./handler-types.ts";
 /** Every operation of the contract: method, path, operationId, security, metering, request and response schemas. */
 export const routes = [
   {
+    "operationId": "acceptInvitation",
+    "group": "Invitations",
+    "method": "post",
+    "path": "/api/v1/invitations/accept",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.AcceptInvitationRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.TeamMember"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "archiveTeam",
+    "group": "Teams",
+    "method": "post",
+    "path": "/api/v1/teams/{teamId}/archive",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Team"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "archiveWorkspace",
+    "group": "Workspaces",
+    "method": "post",
+    "path": "/api/v1/workspaces/{workspaceId}/archive",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Workspace"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "confirmPasswordReset",
+    "group": "Auth",
+    "method": "post",
+    "path": "/api/v1/auth/password-reset/confirm",
+    "surface": "console",
+    "security": [],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Auth.PasswordResetConfirmation"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Auth.User"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "createInvitation",
+    "group": "Teams",
+    "method": "post",
+    "path": "/api/v1/teams/{teamId}/invitations",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.CreateInvitationRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Invitation"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "createOrganization",
+    "group": "Organizations",
+    "method": "post",
+    "path": "/api/v1/organizations",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.CreateOrganizationRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Organization"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "createTeam",
+    "group": "Organizations",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/teams",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.TeamNameRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Team"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "createWorkspace",
+    "group": "Teams",
+    "method": "post",
+    "path": "/api/v1/teams/{teamId}/workspaces",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.WorkspaceNameRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Workspace"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getMe",
+    "group": "Auth",
+    "method": "get",
+    "path": "/api/v1/auth/me",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Auth.User"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getOrganization",
+    "group": "Organizations",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Organization"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "getPlan",
     "group": "Plans",
     "method": "get",
@@ -77,6 +1215,764 @@ export const routes = [
         "headers": {}
       },
       "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getTeam",
+    "group": "Teams",
+    "method": "get",
+    "path": "/api/v1/teams/{teamId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Team"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getWorkspace",
+    "group": "Workspaces",
+    "method": "get",
+    "path": "/api/v1/workspaces/{workspaceId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Workspace"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listAuditLogs",
+    "group": "Organizations",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/audit-logs",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "actorId",
+        "in": "query",
+        "required": false,
+        "description": "Only entries by this user.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        },
+        "explode": false
+      },
+      {
+        "name": "action",
+        "in": "query",
+        "required": false,
+        "description": "Only entries with this action, e.g. `team.update`.",
+        "schema": {
+          "type": "string",
+          "maxLength": 64
+        },
+        "explode": false
+      },
+      {
+        "name": "targetType",
+        "in": "query",
+        "required": false,
+        "description": "Only entries about this kind of resource.",
+        "schema": {
+          "type": "string",
+          "maxLength": 64
+        },
+        "explode": false
+      },
+      {
+        "name": "targetId",
+        "in": "query",
+        "required": false,
+        "description": "Only entries about this resource.",
+        "schema": {
+          "type": "string",
+          "maxLength": 64
+        },
+        "explode": false
+      },
+      {
+        "name": "from",
+        "in": "query",
+        "required": false,
+        "description": "Only entries at or after this instant.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Timestamp"
+        },
+        "explode": false
+      },
+      {
+        "name": "to",
+        "in": "query",
+        "required": false,
+        "description": "Only entries before this instant.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Timestamp"
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Tenant.AuditLogEntry"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listInvitations",
+    "group": "Teams",
+    "method": "get",
+    "path": "/api/v1/teams/{teamId}/invitations",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "status",
+        "in": "query",
+        "required": false,
+        "schema": {
+          "$ref": "#/components/schemas/Tenant.InvitationStatus"
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Tenant.Invitation"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listOrganizations",
+    "group": "Organizations",
+    "method": "get",
+    "path": "/api/v1/organizations",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Tenant.Organization"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
         "schema": {
           "$ref": "#/components/schemas/Common.ErrorBody"
         },
@@ -224,6 +2120,1970 @@ export const routes = [
       "400": {
         "schema": {
           "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listTeamMembers",
+    "group": "Teams",
+    "method": "get",
+    "path": "/api/v1/teams/{teamId}/members",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Tenant.TeamMember"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listTeams",
+    "group": "Organizations",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/teams",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "includeArchived",
+        "in": "query",
+        "required": false,
+        "schema": {
+          "type": "boolean",
+          "default": false
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Tenant.Team"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listWorkspaces",
+    "group": "Teams",
+    "method": "get",
+    "path": "/api/v1/teams/{teamId}/workspaces",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "includeArchived",
+        "in": "query",
+        "required": false,
+        "schema": {
+          "type": "boolean",
+          "default": false
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Tenant.Workspace"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "login",
+    "group": "Auth",
+    "method": "post",
+    "path": "/api/v1/auth/login",
+    "surface": "console",
+    "security": [],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Auth.LoginRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Auth.Session"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "logout",
+    "group": "Auth",
+    "method": "post",
+    "path": "/api/v1/auth/logout",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Auth.LogoutRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Auth.LogoutResult"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "refreshSession",
+    "group": "Auth",
+    "method": "post",
+    "path": "/api/v1/auth/refresh",
+    "surface": "console",
+    "security": [],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Auth.RefreshRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Auth.Session"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "register",
+    "group": "Auth",
+    "method": "post",
+    "path": "/api/v1/auth/register",
+    "surface": "console",
+    "security": [],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Auth.RegisterRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Auth.Session"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "registerAndAcceptInvitation",
+    "group": "Invitations",
+    "method": "post",
+    "path": "/api/v1/invitations/register-and-accept",
+    "surface": "console",
+    "security": [],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.RegisterAndAcceptRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Auth.Session"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "removeTeamMember",
+    "group": "Teams",
+    "method": "delete",
+    "path": "/api/v1/teams/{teamId}/members/{userId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "userId",
+        "in": "path",
+        "required": true,
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.TeamMember"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "requestPasswordReset",
+    "group": "Auth",
+    "method": "post",
+    "path": "/api/v1/auth/password-reset",
+    "surface": "console",
+    "security": [],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Auth.PasswordResetRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Auth.PasswordResetAccepted"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "revokeInvitation",
+    "group": "Teams",
+    "method": "post",
+    "path": "/api/v1/teams/{teamId}/invitations/{invitationId}/revoke",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "invitationId",
+        "in": "path",
+        "required": true,
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Invitation"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "transferTeamOwnership",
+    "group": "Teams",
+    "method": "post",
+    "path": "/api/v1/teams/{teamId}/transfer-ownership",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.TransferOwnershipRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/Tenant.TeamMember"
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "updateOrganization",
+    "group": "Organizations",
+    "method": "patch",
+    "path": "/api/v1/organizations/{organizationId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.UpdateOrganizationRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Organization"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "updateTeam",
+    "group": "Teams",
+    "method": "patch",
+    "path": "/api/v1/teams/{teamId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.TeamNameRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Team"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "updateTeamMember",
+    "group": "Teams",
+    "method": "patch",
+    "path": "/api/v1/teams/{teamId}/members/{userId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "teamId",
+        "in": "path",
+        "required": true,
+        "description": "The team's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "userId",
+        "in": "path",
+        "required": true,
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.UpdateMemberRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.TeamMember"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "updateWorkspace",
+    "group": "Workspaces",
+    "method": "patch",
+    "path": "/api/v1/workspaces/{workspaceId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Tenant.WorkspaceNameRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Tenant.Workspace"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
         },
         "headers": {}
       },

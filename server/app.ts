@@ -6,6 +6,12 @@ import type { Logger } from "pino";
 import type { Database } from "../generated/db.ts";
 import type { Handlers } from "../generated/handlers.ts";
 import { routes } from "../generated/routes.ts";
+import { createAuditService } from "./audit/service.ts";
+import { createAccessTokens } from "./auth/access-tokens.ts";
+import { consoleTokenAuthenticator } from "./auth/authenticate.ts";
+import { createAuthHandlers } from "./auth/handlers.ts";
+import type { Mailer } from "./auth/mailer.ts";
+import { createAuthService } from "./auth/service.ts";
 import { createPlansHandlers } from "./billing/handlers.ts";
 import { createPlanService } from "./billing/plan-service.ts";
 import { bindRoutes, type Authenticator } from "./http/bind-routes.ts";
@@ -16,19 +22,58 @@ import { SUPPORTED_LOCALES } from "./messages.ts";
 import { loadContract } from "./http/openapi-document.ts";
 import { requestLogger } from "./http/request-logger.ts";
 import { SchemaCompiler } from "./http/schema-compiler.ts";
+import {
+  createInvitationsHandlers,
+  createOrganizationsHandlers,
+  createTeamsHandlers,
+  createWorkspacesHandlers,
+  type TenancyServices,
+} from "./tenancy/handlers.ts";
+import { createInvitationService } from "./tenancy/invitation-service.ts";
+import { createMemberService } from "./tenancy/member-service.ts";
+import { createOrganizationService } from "./tenancy/organization-service.ts";
+import { createScopeResolver } from "./tenancy/scope.ts";
+import { createWorkspaceService } from "./tenancy/workspace-service.ts";
 
 /** What the app is built from. Everything with an effect is passed in, so tests build the real app over a test database. */
 export interface AppDeps {
   db: Kysely<Database>;
   logger: Logger;
+  /** The key that signs access tokens (at least 32 characters). */
+  authSecret: string;
+  /** Where mail goes (password resets, invitations). */
+  mailer: Mailer;
+  /** The base URL put in mailed links. */
+  publicUrl?: string;
   /** The clock; tests move it. */
   now?: () => Date;
 }
 
+/** The services of every module, built once per app over its dependencies. */
+export function createServices(deps: Required<AppDeps>) {
+  const { db, now } = deps;
+  const tokens = createAccessTokens(deps.authSecret, now);
+  const auth = createAuthService({ db, tokens, mailer: deps.mailer, now, publicUrl: deps.publicUrl });
+  const tenancy: TenancyServices = {
+    organizations: createOrganizationService(db, now),
+    members: createMemberService(db),
+    invitations: createInvitationService({ db, now, mailer: deps.mailer, auth, publicUrl: deps.publicUrl }),
+    workspaces: createWorkspaceService(db, now),
+    audit: createAuditService(db),
+  };
+  return { tokens, auth, tenancy, plans: createPlanService(db) };
+}
+
 /** Every handler group, built over the services. Adding a group to the spec fails the typecheck here until it is implemented. */
-export function createHandlers(deps: Required<AppDeps>): Handlers<RequestContext> {
-  const plans = createPlanService(deps.db);
-  return { ...createPlansHandlers(plans) };
+export function createHandlers(services: ReturnType<typeof createServices>): Handlers<RequestContext> {
+  return {
+    ...createPlansHandlers(services.plans),
+    ...createAuthHandlers(services.auth),
+    ...createOrganizationsHandlers(services.tenancy),
+    ...createTeamsHandlers(services.tenancy),
+    ...createWorkspacesHandlers(services.tenancy),
+    ...createInvitationsHandlers(services.tenancy),
+  };
 }
 
 /**
@@ -41,7 +86,9 @@ export function createHandlers(deps: Required<AppDeps>): Handlers<RequestContext
  * const res = await app.request("/api/v1/billing/plans");
  */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const full: Required<AppDeps> = { now: () => new Date(), ...deps };
+  if (deps.authSecret.length < 32) throw new Error("authSecret must be at least 32 characters");
+  const full: Required<AppDeps> = { now: () => new Date(), publicUrl: "http://localhost:3000", ...deps };
+  const services = createServices(full);
   const contract = loadContract();
   const app = new Hono<AppEnv>();
   app.use(requestId({ headerName: "X-Request-Id" }));
@@ -63,10 +110,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound(onNotFound);
 
   mountDocs(app, contract);
-  const authenticators: Record<string, Authenticator> = {};
+  const authenticators: Record<string, Authenticator> = { ConsoleToken: consoleTokenAuthenticator(full.db, services.tokens) };
   bindRoutes(app, {
     routes,
-    handlers: createHandlers(full),
+    handlers: createHandlers(services),
+    resolveScope: createScopeResolver(full.db),
     compilers: {
       parameters: new SchemaCompiler(contract.document, "parameters"),
       body: new SchemaCompiler(contract.document, "body"),

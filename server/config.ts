@@ -1,3 +1,6 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 
 const Config = z.object({
@@ -9,6 +12,15 @@ const Config = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Where the embedded database keeps its files (kept across restarts). */
   DATA_DIR: z.string().min(1).default("./.data"),
+  /**
+   * The key that signs access tokens, at least 32 characters. Unset, a random key is made once and
+   * kept in `DATA_DIR/auth-secret`, so sessions survive restarts of the embedded setup.
+   */
+  AUTH_SECRET: z.string().min(32).optional(),
+  /** Where the default mailer writes mail (password resets, invitations). */
+  OUTBOX_DIR: z.string().min(1).default("./.outbox"),
+  /** The base URL put in mailed links; defaults to http://localhost:PORT. */
+  PUBLIC_URL: z.url().optional(),
   /** pino's level. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a shutdown waits for requests in flight before it gives up, in milliseconds. */
@@ -20,8 +32,24 @@ export type AppConfig = z.infer<typeof Config>;
 
 /** Reads and checks the configuration; a bad value stops start-up with one line per problem. */
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
-  const parsed = Config.safeParse({ ...env, DATABASE_URL: env.DATABASE_URL || undefined });
+  const parsed = Config.safeParse({
+    ...env,
+    DATABASE_URL: env.DATABASE_URL || undefined,
+    AUTH_SECRET: env.AUTH_SECRET || undefined,
+    PUBLIC_URL: env.PUBLIC_URL || undefined,
+  });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
   throw new Error(`invalid configuration:\n${problems}`);
+}
+
+/** The configured signing key, or the one kept in the data folder (made on first start). */
+export function resolveAuthSecret(config: AppConfig): { secret: string; source: "config" | "data-dir" } {
+  if (config.AUTH_SECRET) return { secret: config.AUTH_SECRET, source: "config" };
+  const file = join(config.DATA_DIR, "auth-secret");
+  if (!existsSync(file)) {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    writeFileSync(file, randomBytes(48).toString("base64url"), { mode: 0o600 });
+  }
+  return { secret: readFileSync(file, "utf8").trim(), source: "data-dir" };
 }

@@ -14,15 +14,28 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
     case "MALFORMED_BODY":
       return 400;
     case "UNAUTHENTICATED":
+    case "INVALID_CREDENTIALS":
+    case "TOKEN_EXPIRED":
+    case "REFRESH_TOKEN_INVALID":
+    case "REFRESH_TOKEN_REUSED":
       return 401;
     case "FORBIDDEN":
+    case "INVITATION_EMAIL_MISMATCH":
       return 403;
     case "NOT_FOUND":
     case "ROUTE_NOT_FOUND":
       return 404;
     case "CONFLICT":
+    case "EMAIL_TAKEN":
+    case "ALREADY_MEMBER":
+    case "INVITATION_ALREADY_ACCEPTED":
+    case "INVITATION_EXPIRED":
+    case "INVITATION_REVOKED":
+    case "RESET_TOKEN_INVALID":
       return 409;
     case "UNPROCESSABLE":
+    case "LAST_OWNER":
+    case "ARCHIVED":
       return 422;
     case "QUOTA_EXCEEDED":
     case "RATE_LIMITED":
@@ -37,11 +50,27 @@ const DEFAULT_MESSAGES: Record<ErrorCode, Message> = {
   VALIDATION_FAILED: message("The request does not match the API contract.", "请求不符合接口约定。"),
   MALFORMED_BODY: message("The request body is not valid JSON.", "请求体不是有效的 JSON。"),
   UNAUTHENTICATED: message("Sign in to continue.", "请先登录。"),
+  INVALID_CREDENTIALS: message("The email or password is wrong.", "邮箱或密码错误。"),
+  TOKEN_EXPIRED: message("Your session has expired; refresh it or sign in again.", "会话已过期，请刷新或重新登录。"),
+  REFRESH_TOKEN_INVALID: message("The refresh token is not valid; sign in again.", "刷新令牌无效，请重新登录。"),
+  REFRESH_TOKEN_REUSED: message(
+    "This refresh token was already used, so the session was ended for safety. Sign in again.",
+    "该刷新令牌已被使用过，为安全起见会话已终止，请重新登录。",
+  ),
   FORBIDDEN: message("Your role does not allow this.", "您的角色无权执行此操作。"),
+  INVITATION_EMAIL_MISMATCH: message("This invitation was sent to another email address.", "该邀请发送给了其他邮箱地址。"),
   NOT_FOUND: message("The resource was not found.", "资源不存在。"),
   ROUTE_NOT_FOUND: message("No operation has this method and path.", "没有与该方法和路径匹配的接口。"),
   CONFLICT: message("The resource's state does not allow this now.", "资源当前状态不允许此操作。"),
+  EMAIL_TAKEN: message("An account with this email already exists.", "该邮箱已注册。"),
+  ALREADY_MEMBER: message("The user is already a member of this team.", "该用户已是团队成员。"),
+  INVITATION_ALREADY_ACCEPTED: message("This invitation has already been accepted.", "该邀请已被接受。"),
+  INVITATION_EXPIRED: message("This invitation has expired; ask for a new one.", "该邀请已过期，请重新申请邀请。"),
+  INVITATION_REVOKED: message("This invitation was withdrawn.", "该邀请已被撤销。"),
+  RESET_TOKEN_INVALID: message("This reset link is not valid any more; ask for a new one.", "该重置链接已失效，请重新申请。"),
   UNPROCESSABLE: message("The request breaks a business rule.", "请求违反业务规则。"),
+  LAST_OWNER: message("A team must keep at least one owner.", "团队必须至少保留一名所有者。"),
+  ARCHIVED: message("This resource is archived and cannot be changed.", "该资源已归档，无法修改。"),
   QUOTA_EXCEEDED: message("A quota of your plan is used up.", "您的套餐配额已用完。"),
   RATE_LIMITED: message("Too many requests; try again later.", "请求过于频繁，请稍后再试。"),
   INTERNAL_ERROR: message("Something went wrong on our side.", "服务器内部错误。"),

@@ -1,9 +1,11 @@
 import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { createApp } from "./app.ts";
-import { loadConfig } from "./config.ts";
+import { createOutboxMailer } from "./auth/mailer.ts";
+import { loadConfig, resolveAuthSecret } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
+import { seedDemoData } from "./seed.ts";
 
 const started = performance.now();
 const config = loadConfig(process.env);
@@ -14,7 +16,13 @@ logger.info({ database: database.kind, ...(database.kind === "pglite" ? { dataDi
 const applied = await migrateToLatest(database.db);
 logger.info({ applied: applied.map((m) => m.migrationName) }, "migrations applied");
 
-const app = createApp({ db: database.db, logger });
+const authSecret = resolveAuthSecret(config);
+if (authSecret.source === "data-dir") logger.warn(`AUTH_SECRET is not set: signing with the key kept in ${config.DATA_DIR}/auth-secret`);
+const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+const mailer = createOutboxMailer(config.OUTBOX_DIR, logger);
+const deps = { db: database.db, logger, authSecret: authSecret.secret, mailer, publicUrl };
+await seedDemoData(deps, logger);
+const app = createApp(deps);
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
   logger.info({ port: info.port, startupMs: Math.round(performance.now() - started) }, "listening");
   logger.info(`API reference: http://localhost:${info.port}/docs`);

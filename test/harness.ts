@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { expect, inject } from "vitest";
@@ -6,9 +8,27 @@ import type { OperationId } from "../generated/handler-types.ts";
 import type { operations } from "../generated/api-types.ts";
 import { routes } from "../generated/routes.ts";
 import { createApp } from "../server/app.ts";
+import { createOutboxMailer, type Mail } from "../server/auth/mailer.ts";
 import { fromPGlite, openPGlite, openPostgres, type DatabaseHandle } from "../server/db/database.ts";
 import { loadContract } from "../server/http/openapi-document.ts";
 import { createResponseValidator } from "../server/http/response-validation.ts";
+
+/** The signing key of test apps. */
+export const TEST_AUTH_SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+/** A clock tests move: starts at the real time, then only moves when told. */
+export function createClock(start = new Date()) {
+  let current = start.getTime();
+  return {
+    now: () => new Date(current),
+    advance(ms: number) {
+      current += ms;
+    },
+    set(date: Date) {
+      current = date.getTime();
+    },
+  };
+}
 
 /** A response as tests see it: status, headers and the parsed JSON body. */
 export interface TestResponse<B = unknown> {
@@ -53,7 +73,15 @@ export async function createTestApp() {
     },
   });
   const logger = pino({ level: "info" }, sink);
-  const app = createApp({ db: database.db, logger });
+  const outboxDir = mkdtempSync(join(tmpdir(), "outbox-"));
+  const clock = createClock();
+  const app = createApp({
+    db: database.db,
+    logger,
+    authSecret: TEST_AUTH_SECRET,
+    mailer: createOutboxMailer(outboxDir, logger),
+    now: clock.now,
+  });
   const validateResponse = createResponseValidator(loadContract().document, routes);
 
   async function fetchChecked(method: string, url: string, init: { body?: string; headers?: Record<string, string> } = {}) {
@@ -78,6 +106,13 @@ export async function createTestApp() {
     db: database.db,
     database,
     logLines,
+    clock,
+
+    /** Mail the app sent, oldest first. */
+    outbox: (): Mail[] =>
+      readdirSync(outboxDir)
+        .sort()
+        .map((f) => JSON.parse(readFileSync(join(outboxDir, f), "utf8")) as Mail),
 
     /** Calls an operation by its operationId; the body type is the union of the operation's documented responses. */
     async call<K extends OperationId>(operationId: K, input: CallInput = {}): Promise<TestResponse<ResponseBody<K>>> {

@@ -31,7 +31,9 @@ function toEntry(document: OpenApiDocument, method: string, path: string, op: Op
   if (!op.operationId) throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
   const group = op.tags?.[0];
   if (!group) throw new Error(`${op.operationId} has no tag: put @tag on its interface`);
-  const security = [...new Set((op.security ?? []).flatMap((requirement) => Object.keys(requirement)))];
+  // An operation without its own `security` inherits the document's (the service's @useAuth).
+  const requirements = op.security ?? (document.security as Record<string, string[]>[] | undefined) ?? [];
+  const security = [...new Set(requirements.flatMap((requirement) => Object.keys(requirement)))];
   const body = op.requestBody?.content["application/json"];
   const responses: RouteEntry["responses"] = {};
   for (const [status, response] of Object.entries(op.responses)) {

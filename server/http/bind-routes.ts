@@ -5,6 +5,7 @@ import type { AppEnv, Principal, RequestContext } from "./context.ts";
 import { OK_MESSAGE, SUPPORTED_LOCALES, type Locale } from "../messages.ts";
 import { createRequestValidator, type ValidatedInput } from "./request-validation.ts";
 import type { SchemaCompiler } from "./schema-compiler.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
 
 /** A handler as the binding calls it; the generated interfaces give each one its precise types. */
 type AnyHandler = (input: ValidatedInput, ctx: RequestContext) => Promise<HandlerResult>;
@@ -20,6 +21,8 @@ export interface BindOptions {
   compilers: { parameters: SchemaCompiler; body: SchemaCompiler };
   /** One authenticator per security scheme named in the spec. */
   authenticators: Partial<Record<string, Authenticator>>;
+  /** Authorizes the tenant a path names (organization, team, workspace) for the caller; null when the path names none. */
+  resolveScope?: (route: RouteDefinition, userId: string, path: Record<string, unknown>) => Promise<TenantScope | null>;
 }
 
 /** `/api/v1/billing/plans/{planId}` → `/api/v1/billing/plans/:planId`. */
@@ -60,13 +63,16 @@ export function bindRoutes(app: Hono<AppEnv>, options: BindOptions): void {
 
     app.on(route.method.toUpperCase(), toHonoPath(route.path), async (c) => {
       const principal = route.security.length > 0 ? await options.authenticators[route.security[0]!]!(c) : null;
-      const input = await validate(c);
+      const path = validate.path(c);
+      const scope = principal && options.resolveScope ? await options.resolveScope(route, principal.userId, path) : null;
+      const input = await validate.rest(c, path);
       const ctx: RequestContext = {
         requestId: c.get("requestId"),
         locale: negotiatedLocale(c),
         ip: clientIp(c),
         userAgent: c.req.header("user-agent") ?? null,
         principal,
+        scope,
         route,
         log: c.get("log"),
       };

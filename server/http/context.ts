@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { RouteDefinition } from "../../generated/handler-types.ts";
 import type { Locale } from "../messages.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
 
 /** Who is calling, as resolved by the operation's security scheme; `null` on public operations. */
 export type Principal = { kind: "user"; userId: string; sessionId: string } | null;
@@ -13,6 +14,8 @@ export interface RequestContext {
   ip: string | null;
   userAgent: string | null;
   principal: Principal;
+  /** The tenant the path names, authorized for the caller; null when the path names none. */
+  scope: TenantScope | null;
   route: RouteDefinition;
   log: Logger;
 }
@@ -24,4 +27,21 @@ export interface AppEnv {
     language: string;
     log: Logger;
   };
+}
+
+/** Who made the change, for the audit log. */
+export function actorOf(ctx: RequestContext) {
+  return { userId: ctx.principal?.userId ?? null, ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId };
+}
+
+/** The authenticated user of an operation whose spec requires the console token. */
+export function userOf(ctx: RequestContext): { userId: string; sessionId: string } {
+  if (!ctx.principal) throw new Error(`operation ${ctx.route.operationId} ran without a principal`);
+  return ctx.principal;
+}
+
+/** The tenant scope of an operation whose path names one. */
+export function scopeOf(ctx: RequestContext): TenantScope {
+  if (!ctx.scope) throw new Error(`operation ${ctx.route.operationId} ran without a tenant scope`);
+  return ctx.scope;
 }

@@ -72,14 +72,21 @@ function isArraySchema(schema: Parameter["schema"]): boolean {
   return schema?.type === "array" || (Array.isArray(schema?.type) && schema.type.includes("array"));
 }
 
+/** The two steps of request validation: the path first (it names the tenant), then the rest. */
+export interface RequestValidator {
+  path(c: Context): Record<string, unknown>;
+  rest(c: Context, path: Record<string, unknown>): Promise<ValidatedInput>;
+}
+
 /**
  * Builds the validator of one operation's request: path, query and header parameters (coerced to
  * their types, defaults filled) and the JSON body. Every failure becomes one 400 naming each field.
+ * The path is checked on its own first, so the tenant it names is authorized before the body is read.
  */
 export function createRequestValidator(
   route: RouteDefinition,
   compilers: { parameters: SchemaCompiler; body: SchemaCompiler },
-): (c: Context) => Promise<ValidatedInput> {
+): RequestValidator {
   const parameters = route.parameters as Parameter[];
   const byLocation = (where: Parameter["in"]) => parameters.filter((p) => p.in === where);
   const validators: Record<"path" | "query" | "header", { list: Parameter[]; validate: ValidateFunction }> = {
@@ -89,10 +96,16 @@ export function createRequestValidator(
   };
   const body = route.requestBody ? { ...route.requestBody, validate: compilers.body.compile(route.requestBody.schema) } : null;
 
-  return async (c) => {
+  const validatePath = (c: Context) => {
+    const path: Record<string, unknown> = Object.fromEntries(validators.path.list.map((p) => [p.name, c.req.param(p.name)]));
+    if (!validators.path.validate(path))
+      throw new AppError("VALIDATION_FAILED", { fields: toFieldErrors("path", validators.path.validate.errors) });
+    return path;
+  };
+
+  const validateRest = async (c: Context, path: Record<string, unknown>) => {
     const failures: FieldError[] = [];
     const raw = {
-      path: Object.fromEntries(validators.path.list.map((p) => [p.name, c.req.param(p.name)])),
       query: Object.fromEntries(
         validators.query.list
           .filter((p) => c.req.queries(p.name) !== undefined)
@@ -102,7 +115,7 @@ export function createRequestValidator(
         validators.header.list.filter((p) => c.req.header(p.name) !== undefined).map((p) => [p.name, c.req.header(p.name)]),
       ),
     };
-    for (const where of ["path", "query", "header"] as const) {
+    for (const where of ["query", "header"] as const) {
       if (!validators[where].validate(raw[where])) failures.push(...toFieldErrors(where, validators[where].validate.errors));
     }
     let parsedBody: unknown = undefined;
@@ -120,6 +133,8 @@ export function createRequestValidator(
       }
     }
     if (failures.length > 0) throw new AppError("VALIDATION_FAILED", { fields: failures });
-    return { path: raw.path, query: raw.query, headers: raw.header, body: parsedBody };
+    return { path, query: raw.query, headers: raw.header, body: parsedBody };
   };
+
+  return { path: validatePath, rest: validateRest };
 }

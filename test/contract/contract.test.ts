@@ -4,10 +4,10 @@ import { parse } from "yaml";
 import type { components } from "../../generated/api-types.ts";
 import { handlerGroups } from "../../generated/handlers.ts";
 import { routes } from "../../generated/routes.ts";
-import { createHandlers } from "../../server/app.ts";
+import { createHandlers, createServices } from "../../server/app.ts";
 import { loadContract } from "../../server/http/openapi-document.ts";
 import { createResponseValidator } from "../../server/http/response-validation.ts";
-import { createTestApp, type TestApp } from "../harness.ts";
+import { createTestApp, TEST_AUTH_SECRET, type TestApp } from "../harness.ts";
 
 const compiledYaml = readFileSync(new URL("../../generated/openapi.yaml", import.meta.url), "utf8");
 
@@ -19,16 +19,32 @@ afterAll(() => api.close());
 
 describe("the handlers and the spec", () => {
   it("has a handler for every operationId and an operationId for every handler", () => {
-    const handlers = createHandlers({ db: api.db, logger: undefined as never, now: () => new Date() });
+    const handlers = createHandlers(
+      createServices({
+        db: api.db,
+        logger: undefined as never,
+        authSecret: TEST_AUTH_SECRET,
+        mailer: undefined as never,
+        now: () => new Date(),
+        publicUrl: "",
+      }),
+    );
     expect(Object.keys(handlers).sort()).toEqual(routes.map((r) => r.operationId).sort());
     expect(Object.values(handlerGroups).flat().sort()).toEqual(routes.map((r) => r.operationId).sort());
   });
 
   it("names operations by their TypeSpec names and carries their security into the route table", () => {
-    expect(routes.map((r) => [r.operationId, r.method, r.path, r.group, r.security, r.surface])).toEqual([
+    const plans = routes.filter((r) => r.group === "Plans");
+    expect(plans.map((r) => [r.operationId, r.method, r.path, r.group, r.security, r.surface])).toEqual([
       ["getPlan", "get", "/api/v1/billing/plans/{planId}", "Plans", [], "console"],
       ["listPlans", "get", "/api/v1/billing/plans", "Plans", [], "console"],
     ]);
+    expect(routes.find((r) => r.operationId === "getMe")).toMatchObject({
+      method: "get",
+      path: "/api/v1/auth/me",
+      group: "Auth",
+      security: ["ConsoleToken"],
+    });
   });
 });
 

@@ -122,12 +122,14 @@ describe("request validation", () => {
     expect(await empty.json()).toMatchObject({ code: "VALIDATION_FAILED", fields: [{ location: "body", field: "", rule: "required" }] });
   });
 
-  it("reports path, query and body failures together", async () => {
+  it("checks the path first (it names the tenant), then reports query and body failures together", async () => {
     const { app } = build(async () => ({ status: 200, data: null }));
-    const res = await post(app, JSON.stringify({ ...GOOD, enabled: 1 }), "/api/v1/probe/not-a-uuid?limit=1000");
+    const badPath = await post(app, JSON.stringify({ ...GOOD, enabled: 1 }), "/api/v1/probe/not-a-uuid?limit=1000");
+    const pathJson = (await badPath.json()) as { fields: { location: string; field: string; rule: string }[] };
+    expect(pathJson.fields.map((f) => [f.location, f.field, f.rule])).toEqual([["path", "planId", "format"]]);
+    const res = await post(app, JSON.stringify({ ...GOOD, enabled: 1 }), `/api/v1/probe/${ID}?limit=1000`);
     const json = (await res.json()) as { fields: { location: string; field: string; rule: string }[] };
     expect(json.fields.map((f) => [f.location, f.field, f.rule])).toEqual([
-      ["path", "planId", "format"],
       ["query", "limit", "maximum"],
       ["body", "enabled", "type"],
     ]);
