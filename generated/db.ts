@@ -84,6 +84,27 @@ export interface SubscriptionPlansTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export interface SubscriptionsTable {
+  id: string;
+  organization_id: string;
+  plan_id: string;
+  status: string;
+  billing_cycle: string;
+  trial_start: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  trial_end: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  current_period_start: ColumnType<Date, Date | string, Date | string>;
+  current_period_end: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  cancel_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  cancelled_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  cancel_reason: string | null;
+  cancel_feedback: string | null;
+  scheduled_plan_id: string | null;
+  scheduled_billing_cycle: string | null;
+  metadata: ColumnType<JsonValue, string | undefined, string>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface TeamInvitationsTable {
   id: string;
   organization_id: string;
@@ -148,6 +169,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   sessions: SessionsTable;
   subscription_plans: SubscriptionPlansTable;
+  subscriptions: SubscriptionsTable;
   team_invitations: TeamInvitationsTable;
   team_members: TeamMembersTable;
   teams: TeamsTable;

@@ -12,6 +12,7 @@ import { consoleTokenAuthenticator } from "./auth/authenticate.ts";
 import { createAuthHandlers } from "./auth/handlers.ts";
 import type { Mailer } from "./auth/mailer.ts";
 import { createAuthService } from "./auth/service.ts";
+import { startOnFreePlan } from "./billing/current-plan.ts";
 import { createPlansHandlers } from "./billing/handlers.ts";
 import { createPlanService } from "./billing/plan-service.ts";
 import { bindRoutes, type Authenticator } from "./http/bind-routes.ts";
@@ -55,7 +56,7 @@ export function createServices(deps: Required<AppDeps>) {
   const tokens = createAccessTokens(deps.authSecret, now);
   const auth = createAuthService({ db, tokens, mailer: deps.mailer, now, publicUrl: deps.publicUrl });
   const tenancy: TenancyServices = {
-    organizations: createOrganizationService(db, now),
+    organizations: createOrganizationService(db, now, [startOnFreePlan(now)]),
     members: createMemberService(db),
     invitations: createInvitationService({ db, now, mailer: deps.mailer, auth, publicUrl: deps.publicUrl }),
     workspaces: createWorkspaceService(db, now),

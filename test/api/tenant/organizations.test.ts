@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FREE_PLAN_ID, currentPlanOf } from "../../../server/billing/current-plan.ts";
 import { anyRequestId, createTestApp, type TestApp } from "../../harness.ts";
 import { addMember, createTenant, dataOf, signUp } from "../../fixtures.ts";
 
@@ -33,6 +34,17 @@ describe("organizations", () => {
       items: [{ teamId: org.rootTeamId, userId: owner.id, email: owner.email, name: "Test User", role: "owner", joinedAt: iso }],
       nextCursor: null,
     });
+  });
+
+  it("starts a new organization on the free plan, monthly, from its creation", async () => {
+    const t = await createTenant(api);
+    const plan = await currentPlanOf(api.db, t.organizationId, api.clock.now());
+    expect(plan).toMatchObject({ planId: FREE_PLAN_ID, status: "active", quotas: { api_calls_per_month: 1000, team_members: 3 } });
+    const months =
+      (plan!.periodEnd.getUTCFullYear() - plan!.periodStart.getUTCFullYear()) * 12 +
+      plan!.periodEnd.getUTCMonth() -
+      plan!.periodStart.getUTCMonth();
+    expect(months).toBe(1);
   });
 
   it("lists the caller's organizations newest first, with their role", async () => {
