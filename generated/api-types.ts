@@ -2251,6 +2251,7 @@ export interface operations {
     listTeams: {
         parameters: {
             query?: {
+                /** @description Also list archived teams. */
                 includeArchived?: boolean;
                 /** @description The `nextCursor` of the previous page; omit it for the first page. */
                 cursor?: components["parameters"]["Common.PageQuery.cursor"];
@@ -2743,6 +2744,7 @@ export interface operations {
     listInvitations: {
         parameters: {
             query?: {
+                /** @description Only invitations in this state. */
                 status?: components["schemas"]["Tenant.InvitationStatus"];
                 /** @description The `nextCursor` of the previous page; omit it for the first page. */
                 cursor?: components["parameters"]["Common.PageQuery.cursor"];
@@ -2953,6 +2955,7 @@ export interface operations {
             path: {
                 /** @description The team's id. */
                 teamId: components["parameters"]["Tenant.TeamPath"];
+                /** @description The invitation's id. */
                 invitationId: components["schemas"]["Common.Id"];
             };
             cookie?: never;
@@ -3146,6 +3149,7 @@ export interface operations {
             path: {
                 /** @description The team's id. */
                 teamId: components["parameters"]["Tenant.TeamPath"];
+                /** @description The member's user id. */
                 userId: components["schemas"]["Common.Id"];
             };
             cookie?: never;
@@ -3247,6 +3251,7 @@ export interface operations {
             path: {
                 /** @description The team's id. */
                 teamId: components["parameters"]["Tenant.TeamPath"];
+                /** @description The member's user id. */
                 userId: components["schemas"]["Common.Id"];
             };
             cookie?: never;
@@ -3443,6 +3448,7 @@ export interface operations {
     listWorkspaces: {
         parameters: {
             query?: {
+                /** @description Also list archived workspaces. */
                 includeArchived?: boolean;
                 /** @description The `nextCursor` of the previous page; omit it for the first page. */
                 cursor?: components["parameters"]["Common.PageQuery.cursor"];

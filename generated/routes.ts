@@ -1711,6 +1711,7 @@ export const routes = [
         "name": "status",
         "in": "query",
         "required": false,
+        "description": "Only invitations in this state.",
         "schema": {
           "$ref": "#/components/schemas/Tenant.InvitationStatus"
         },
@@ -2327,6 +2328,7 @@ export const routes = [
         "name": "includeArchived",
         "in": "query",
         "required": false,
+        "description": "Also list archived teams.",
         "schema": {
           "type": "boolean",
           "default": false
@@ -2494,6 +2496,7 @@ export const routes = [
         "name": "includeArchived",
         "in": "query",
         "required": false,
+        "description": "Also list archived workspaces.",
         "schema": {
           "type": "boolean",
           "default": false
@@ -3149,6 +3152,7 @@ export const routes = [
         "name": "userId",
         "in": "path",
         "required": true,
+        "description": "The member's user id.",
         "schema": {
           "$ref": "#/components/schemas/Common.Id"
         }
@@ -3368,6 +3372,7 @@ export const routes = [
         "name": "invitationId",
         "in": "path",
         "required": true,
+        "description": "The invitation's id.",
         "schema": {
           "$ref": "#/components/schemas/Common.Id"
         }
@@ -3868,6 +3873,7 @@ export const routes = [
         "name": "userId",
         "in": "path",
         "required": true,
+        "description": "The member's user id.",
         "schema": {
           "$ref": "#/components/schemas/Common.Id"
         }
