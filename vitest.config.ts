@@ -5,7 +5,10 @@ import { defineConfig } from "vitest/config";
  * suites that use a database run a second time against that native Postgres server (where
  * concurrency is real).
  */
-const projects: { extends: true; test: { name: string; exclude?: string[] } }[] = [{ extends: true, test: { name: "pglite" } }];
+// `*.native.test.ts` files race real concurrent sessions: they run only against the native server.
+const projects: { extends: true; test: { name: string; include?: string[]; exclude?: string[] } }[] = [
+  { extends: true, test: { name: "pglite", exclude: ["**/*.native.test.ts", "**/node_modules/**"] } },
+];
 if (process.env.TEST_DATABASE_URL) {
   // Suites that touch no database (the workflow engine, the browser check of /docs) run once, on the first project.
   projects.push({ extends: true, test: { name: "postgres", exclude: ["test/workflow/**", "test/browser/**", "**/node_modules/**"] } });
