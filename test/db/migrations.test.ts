@@ -2,41 +2,14 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
-import { afterAll, describe, expect, inject, it } from "vitest";
-import { fromPGlite, openPGlite, openPostgres, type DatabaseHandle } from "../../server/db/database.ts";
+import { afterAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR, migrateToLatest } from "../../server/db/migrate.ts";
+import { closeEmptyDatabases, emptyDatabase } from "./empty-database.ts";
 
 const files = readdirSync(MIGRATIONS_DIR)
   .filter((f) => f.endsWith(".sql"))
   .sort();
 const names = files.map((f) => f.replace(/\.sql$/, ""));
-const opened: { handle: DatabaseHandle; drop?: () => Promise<void> }[] = [];
-
-/** An empty database of this project's kind: a fresh PGlite, or a new database on the native server. */
-async function emptyDatabase(): Promise<DatabaseHandle> {
-  const target = inject("testDatabase");
-  if (target.kind === "pglite") {
-    const handle = fromPGlite(await openPGlite());
-    opened.push({ handle });
-    return handle;
-  }
-  const name = `test_migrations_${process.pid}_${opened.length}`;
-  const admin = openPostgres(target.url, 1);
-  await sql.raw(`drop database if exists ${name}`).execute(admin.db);
-  await sql.raw(`create database ${name}`).execute(admin.db);
-  const url = new URL(target.url);
-  url.pathname = `/${name}`;
-  const handle = openPostgres(url.toString(), 2);
-  opened.push({
-    handle,
-    drop: async () => {
-      await sql.raw(`drop database if exists ${name}`).execute(admin.db);
-      await admin.close();
-    },
-  });
-  return handle;
-}
-
 /** A copy of sql/ holding only the first `count` migrations. */
 function folderWithFirst(count: number): string {
   const dir = mkdtempSync(join(tmpdir(), "migrations-"));
@@ -44,12 +17,7 @@ function folderWithFirst(count: number): string {
   return dir;
 }
 
-afterAll(async () => {
-  for (const { handle, drop } of opened) {
-    await handle.close();
-    await drop?.();
-  }
-});
+afterAll(closeEmptyDatabases);
 
 describe("migrations", () => {
   it("run forward on an empty database, record each file, and apply nothing the second time", async () => {
