@@ -161,6 +161,29 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Stripe's events. The signature is verified first (a bad or stale one answers 400
+         *     `WEBHOOK_SIGNATURE_INVALID`; so does every delivery when Stripe is not configured); each event id
+         *     is stored, so each event is processed exactly once. `payment_intent.succeeded` marks its invoice
+         *     paid (and the subscription `active` when nothing else is overdue); `payment_intent.payment_failed`
+         *     records the failure and makes the subscription `past_due`. Other types are recorded and ignored.
+         */
+        post: operations["receiveStripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitations/accept": {
         parameters: {
             query?: never;
@@ -234,6 +257,41 @@ export type paths = {
         patch: operations["updateOrganization"];
         trace?: never;
     };
+    "/api/v1/organizations/{organizationId}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The organization's keys, newest first. */
+        get: operations["listApiKeys"];
+        put?: never;
+        /** @description Create a key. Its secret is in this answer only. */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/api-keys/{apiKeyId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Revoke a key: it stops working at once. Revoking twice answers `CONFLICT`. */
+        post: operations["revokeApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{organizationId}/audit-logs": {
         parameters: {
             query?: never;
@@ -245,6 +303,213 @@ export type paths = {
         get: operations["listAuditLogs"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The organization's invoices, newest first, with their lines. Requires any role in the organization. */
+        get: operations["listInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/invoices/{invoiceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One invoice with its lines. Requires any role in the organization. */
+        get: operations["getInvoice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/invoices/{invoiceId}/mark-paid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Record that an open (or uncollectible) invoice was paid by other means. `amount` must equal its
+         *     total (422 `AMOUNT_MISMATCH`). Only when no payment provider is configured (409
+         *     `PAYMENT_PROVIDER_MANAGED`); another status answers 409 `INVOICE_NOT_OPEN`. Requires admin in the
+         *     root team.
+         */
+        post: operations["markInvoicePaid"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/invoices/{invoiceId}/mark-uncollectible": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Write off an open invoice: nothing more is collected and it no longer keeps the subscription past
+         *     due. Only when no payment provider is configured (409 `PAYMENT_PROVIDER_MANAGED`); another status
+         *     answers 409 `INVOICE_NOT_OPEN`. Requires admin in the root team.
+         */
+        post: operations["markInvoiceUncollectible"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/invoices/{invoiceId}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Void an open (or uncollectible) invoice: nothing is owed. Only when no payment provider is
+         *     configured (409 `PAYMENT_PROVIDER_MANAGED`); another status answers 409 `INVOICE_NOT_OPEN`.
+         *     Requires admin in the root team.
+         */
+        post: operations["voidInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The organization's live subscription, or its most recent one when none is live (after a cancel
+         *     or an expiry). Requires any role in the organization.
+         */
+        get: operations["getSubscription"];
+        put?: never;
+        /**
+         * @description Subscribe the organization to a plan. An organization has one live subscription: a new one starts
+         *     on the free plan, and subscribing replaces the free subscription (it becomes `cancelled`); any
+         *     other live subscription answers 409 `SUBSCRIPTION_EXISTS` (use `changePlan`). A plan with trial
+         *     days starts `trialing` for that many days; otherwise the first period starts now and its invoice
+         *     is written and collected at once. A paid plan without a trial needs a payment method when a
+         *     payment provider is configured (422 `PAYMENT_METHOD_REQUIRED`). An unknown plan is 404
+         *     `PLAN_NOT_FOUND`, an archived one 422 `PLAN_ARCHIVED`, a cycle that is not the plan's 422
+         *     `BILLING_CYCLE_MISMATCH`; a plan whose count quotas are below current use 422
+         *     `QUOTA_BELOW_USAGE`. Requires admin in the root team.
+         */
+        post: operations["createSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/subscription/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Cancel the subscription. `cancelImmediately`: it becomes `cancelled` now (nothing is refunded).
+         *     Otherwise `cancelAt` is set to the period end and it stays live until then, when the period job
+         *     makes it `expired`. A second cancel at period end answers 409 `CANCELLATION_PENDING`; no live
+         *     subscription, 409 `SUBSCRIPTION_ENDED`. Requires admin in the root team.
+         */
+        post: operations["cancelSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/subscription/change-plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Move the subscription to another plan.
+         *
+         *     `immediate`: prorated to the second over the current period — a credit for the unused part of
+         *     the old price (old price × unused seconds ÷ period seconds) and a charge for the remaining part
+         *     of the new one (new price × remaining seconds ÷ period seconds), each rounded half-even to the
+         *     minor unit once. Both are pending invoice lines, billed with the next invoice at the period end.
+         *     When the billing cycle changes, the period restarts now: the old price's unused part is credited
+         *     and the new period's full price is invoiced at once. During a trial the plan is swapped with no
+         *     proration and the trial keeps its end.
+         *
+         *     `next_billing_cycle`: nothing changes now; the change is shown as `scheduledChange` and applied
+         *     when the period rolls over.
+         *
+         *     Refused: an unknown target (404 `PLAN_NOT_FOUND`), an archived one (422 `PLAN_ARCHIVED`), the
+         *     current plan (422 `SAME_PLAN`), a cycle that is not the target's (422 `BILLING_CYCLE_MISMATCH`),
+         *     another currency (422 `CURRENCY_MISMATCH`), a plan whose count quotas are below current use
+         *     (422 `QUOTA_BELOW_USAGE`, naming the quota), no live subscription (409 `SUBSCRIPTION_ENDED`) and
+         *     a pending cancel (409 `CANCELLATION_PENDING`: resume first). Requires admin in the root team.
+         */
+        post: operations["changePlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/subscription/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Undo a cancel at period end. Only while one is pending and the period has not ended; otherwise
+         *     409 `NOTHING_TO_RESUME`. Requires admin in the root team.
+         */
+        post: operations["resumeSubscription"];
         delete?: never;
         options?: never;
         head?: never;
@@ -263,6 +528,119 @@ export type paths = {
         put?: never;
         /** @description Create a team. Requires admin in the root team; the caller becomes the team's owner. */
         post: operations["createTeam"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Usage of every quota of the plan in the current billing period. Requires any role in the organization. */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/usage/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Usage of one metric over time, in UTC buckets, with every bucket of the range (empty ones as 0)
+         *     and each bucket's share per workspace. Read from rollups kept as records arrive. A range longer
+         *     than the granularity allows is a 400 naming `endDate`. Requires any role in the organization.
+         */
+        get: operations["getUsageHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/usage/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Record a batch of usage events, checking each against its quota in the same step: all are
+         *     recorded or none. A batch that does not fit answers 429 `QUOTA_EXCEEDED` and records nothing.
+         *     Retrying with the same idempotency keys records nothing twice and answers the same records.
+         *     Requires an organization API key with the `usage:write` scope.
+         */
+        post: operations["recordUsage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/usage/warnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Quota warnings, newest first. Requires any role in the organization. */
+        get: operations["getQuotaWarnings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The webhook, or `null` when none is set. */
+        get: operations["getWebhook"];
+        /** @description Set the webhook's URL. The first time, and with `rotateSecret`, a new signing secret is made and shown in this answer only. */
+        put: operations["setWebhook"];
+        post?: never;
+        /** @description Remove the webhook; pending deliveries are dropped. */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organizationId}/webhook/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Delivery attempts, newest first. */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -444,6 +822,195 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspaceId}/workflow-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The workspace's workflow settings. Requires `member`. */
+        get: operations["getWorkflowSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Change the workspace's workflow settings. Requires `admin`: it opens the workspace's network to its workflows. */
+        patch: operations["updateWorkflowSettings"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The workspace's workflows, oldest first. Requires `member`. */
+        get: operations["listWorkflows"];
+        put?: never;
+        /**
+         * @description Create a workflow with a draft graph, validated (422 naming the node when invalid). Counts
+         *     against the `workflows` quota of the organization's plan (429 `QUOTA_EXCEEDED`). Requires `editor`.
+         */
+        post: operations["createWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One workflow with its draft graph. Requires `member`. */
+        get: operations["getWorkflow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Rename the workflow or replace its draft graph, validated (422 naming the node). Requires `editor`. */
+        patch: operations["updateWorkflow"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Archive the workflow: it can no longer be changed, published or run, and stops counting against the quota. Requires `editor`. */
+        post: operations["archiveWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Publish the draft as the next version (1, 2, …), immutable from then on, with a note. The draft
+         *     is validated again (422 naming the node). Requires `editor`.
+         */
+        post: operations["publishWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The workflow's runs, newest first, optionally by status. Requires `member`. */
+        get: operations["listWorkflowRuns"];
+        put?: never;
+        /**
+         * @description Run a published version (the latest unless `version` names one) with `inputs`. `blocking`
+         *     answers the finished run as JSON; `streaming` answers Server-Sent Events while it goes (see
+         *     `RunEventStream`). Every node's result is recorded as it finishes. A workflow never published
+         *     answers 409 `WORKFLOW_NOT_PUBLISHED`. Metered: one `workflow_execution` per run. Requires `editor`.
+         */
+        post: operations["runWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs/{runId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One run with its inputs, outputs and each node's result, readable while it runs. Requires `member`. */
+        get: operations["getWorkflowRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs/{runId}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Stop a running run: its running nodes are aborted and it ends `stopped`. Answers the stopped run
+         *     (a run executing on another server is told to stop and ends within about 10 seconds). A run
+         *     that has finished answers 409 `RUN_NOT_RUNNING`. Requires `editor`.
+         */
+        post: operations["stopWorkflowRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The workflow's published versions, newest first. Requires `member`. */
+        get: operations["listWorkflowVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/versions/{versionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One published version with its graph. Requires `member`. */
+        get: operations["getWorkflowVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -568,6 +1135,196 @@ export type components = {
          * @enum {string}
          */
         "Billing.BillingCycle": "monthly" | "yearly" | "lifetime";
+        /** @description The body of `cancelSubscription`. */
+        "Billing.CancelSubscriptionRequest": {
+            /** @description `true`: end the subscription now. `false`: end it when the current period ends, live until then. */
+            cancelImmediately: boolean;
+            /** @description Why, in a few words. */
+            reason?: string;
+            /** @description Anything else the customer wants to say. */
+            feedback?: string;
+        };
+        /** @description The body of `changePlan`. */
+        "Billing.ChangePlanRequest": {
+            /** @description The plan to move to; it must be active, in the same currency, and not the current plan. */
+            targetPlanId: components["schemas"]["Common.Id"];
+            /** @description The target plan's billing cycle, repeated as a check. */
+            billingCycle: components["schemas"]["Billing.BillingCycle"];
+            /** @description Now (prorated) or at the end of the current period. */
+            effectiveDate: components["schemas"]["Billing.EffectiveDate"];
+        };
+        /** @description The answer of `changePlan`. */
+        "Billing.ChangePlanResult": {
+            /** @description The subscription after the change. */
+            subscription: components["schemas"]["Billing.OrganizationSubscription"];
+            /**
+             * @description The net of the lines this change wrote, in `currency`: the credit for the unused part of the old
+             *     price (negative) plus the charge for the new one. Negative is a credit; `0.00` for a scheduled
+             *     change or a change during the trial.
+             */
+            prorationAmount: components["schemas"]["Common.Decimal"];
+            /** @description The currency of `prorationAmount`. */
+            currency: components["schemas"]["Common.CurrencyCode"];
+            /** @description When the next invoice is written (the end of the current period), or `null` for a lifetime plan. */
+            nextBillingDate: components["schemas"]["Common.Timestamp"] | null;
+        };
+        /**
+         * @description How an invoice is paid.
+         * @enum {string}
+         */
+        "Billing.CollectionMethod": "charge_automatically" | "send_invoice";
+        /**
+         * @description The body of `createSubscription`. `billingCycle` must be the plan's own cycle (each plan of the
+         *     catalogue is one tier at one cycle).
+         */
+        "Billing.CreateSubscriptionRequest": {
+            /** @description The plan to subscribe to; it must be active. */
+            planId: components["schemas"]["Common.Id"];
+            /** @description The plan's billing cycle, repeated as a check. */
+            billingCycle: components["schemas"]["Billing.BillingCycle"];
+            /**
+             * @description A payment method to make the organization's default. Required for a paid plan without a trial
+             *     when a payment provider is configured.
+             */
+            paymentMethodId?: components["schemas"]["Billing.PaymentMethodId"];
+        };
+        /**
+         * @description When a plan change takes effect.
+         * @enum {string}
+         */
+        "Billing.EffectiveDate": "immediate" | "next_billing_cycle";
+        /** @description An invoice of the organization: its lines and where its payment stands. Totals are never negative. */
+        "Billing.Invoice": {
+            /** @description The invoice's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The organization billed. */
+            organizationId: components["schemas"]["Common.Id"];
+            /** @description The subscription billed. */
+            subscriptionId: components["schemas"]["Common.Id"];
+            /** @description The invoice number, given when it is finalized (`INV-000042`); `null` while a draft. */
+            number: string | null;
+            /** @description Where the invoice stands. */
+            status: components["schemas"]["Billing.InvoiceStatus"];
+            /** @description Why it was written. */
+            reason: components["schemas"]["Billing.InvoiceReason"];
+            /** @description The currency of every amount on it. */
+            currency: components["schemas"]["Common.CurrencyCode"];
+            /** @description The sum of the lines: what is due. */
+            total: components["schemas"]["Common.Decimal"];
+            /** @description What has been paid. */
+            amountPaid: components["schemas"]["Common.Decimal"];
+            /** @description The period the invoice bills (its plan line's period). */
+            periodStart: components["schemas"]["Common.Timestamp"];
+            /** @description The end of that period (exclusive), or `null` for a lifetime plan. */
+            periodEnd: components["schemas"]["Common.Timestamp"] | null;
+            /** @description How it is paid. */
+            collectionMethod: components["schemas"]["Billing.CollectionMethod"];
+            /** @description When payment is due, or `null` while a draft. */
+            dueAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When it became final. */
+            finalizedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When it was paid. */
+            paidAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When it was voided. */
+            voidedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When it was written off. */
+            markedUncollectibleAt: components["schemas"]["Common.Timestamp"] | null;
+            /**
+             * Format: int32
+             * @description How many times the payment provider tried to charge it.
+             */
+            attemptCount: number;
+            /** @description Why the last charge failed, or `null`. */
+            lastPaymentError: string | null;
+            /** @description The payment's reference: the provider's payment id, or what the admin entered. */
+            paymentReference: string | null;
+            /** @description The lines, oldest first. */
+            lines: components["schemas"]["Billing.InvoiceLine"][];
+            /** @description When the invoice was written. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description One line of an invoice. */
+        "Billing.InvoiceLine": {
+            /** @description The line's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description What the line is for. */
+            kind: components["schemas"]["Billing.InvoiceLineKind"];
+            /** @description The line as shown to people. */
+            description: components["schemas"]["Common.Message"];
+            /** @description The plan the line prices, or `null`. */
+            planId: components["schemas"]["Common.Id"] | null;
+            /** @description The amount, in the invoice's currency; negative for a credit. */
+            amount: components["schemas"]["Common.Decimal"];
+            /** @description The start of the time the line covers. */
+            periodStart: components["schemas"]["Common.Timestamp"];
+            /** @description The end of the time the line covers (exclusive), or `null` for a lifetime plan. */
+            periodEnd: components["schemas"]["Common.Timestamp"] | null;
+        };
+        /**
+         * @description What an invoice line is for.
+         * @enum {string}
+         */
+        "Billing.InvoiceLineKind": "plan" | "proration_credit" | "proration_charge" | "overage" | "credit_brought_forward" | "credit_carried_forward";
+        /**
+         * @description Why an invoice was written.
+         * @enum {string}
+         */
+        "Billing.InvoiceReason": "subscription_create" | "subscription_cycle" | "subscription_update" | "subscription_end";
+        /**
+         * @description Where an invoice stands: `draft` → `open` → `paid`, `void` or `uncollectible`.
+         * @enum {string}
+         */
+        "Billing.InvoiceStatus": "draft" | "open" | "paid" | "void" | "uncollectible";
+        /** @description The body of `markInvoicePaid`. */
+        "Billing.MarkInvoicePaidRequest": {
+            /** @description The amount received, which must be the invoice's total: a check against paying the wrong invoice. */
+            amount: components["schemas"]["Common.Decimal"];
+            /** @description Where the money came from: a bank transfer reference, a receipt number. */
+            reference?: string;
+        };
+        /** @description An organization's subscription to a plan (seed 003's `OrganizationSubscription`). */
+        "Billing.OrganizationSubscription": {
+            /** @description The subscription's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The organization that holds it. */
+            organizationId: components["schemas"]["Common.Id"];
+            /** @description The plan subscribed to. */
+            planId: components["schemas"]["Common.Id"];
+            /** @description Where the subscription stands. */
+            status: components["schemas"]["Billing.SubscriptionStatus"];
+            /** @description How often it is billed (the plan's cycle). */
+            billingCycle: components["schemas"]["Billing.BillingCycle"];
+            /** @description When the trial began, or `null` when it had none. */
+            trialStart: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When the trial ends (or ended), or `null` when it had none. */
+            trialEnd: components["schemas"]["Common.Timestamp"] | null;
+            /** @description The start of the current billing period (the trial, while trialing). */
+            currentPeriodStart: components["schemas"]["Common.Timestamp"];
+            /** @description The end of the current billing period, exclusive; `null` for a lifetime plan. */
+            currentPeriodEnd: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When a pending cancel takes effect (the period end), or `null` when none is pending. */
+            cancelAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When a cancel was asked for, or `null`. */
+            cancelledAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description The reason given with the cancel, or `null`. */
+            cancelReason: string | null;
+            /** @description When the subscription stopped being live, or `null` while it is live. */
+            endedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description Since when it has been past due, or `null`. */
+            pastDueSince: components["schemas"]["Common.Timestamp"] | null;
+            /** @description A plan change that takes effect at the end of the period, or `null`. */
+            scheduledChange: components["schemas"]["Billing.ScheduledChange"] | null;
+            /** @description The organization's default payment method at the payment provider, or `null` when it has none. */
+            paymentMethodId: string | null;
+            /** @description The actions allowed in the subscription's current state. */
+            availableActions: components["schemas"]["Billing.SubscriptionAction"][];
+            /** @description When the subscription was created. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+            /** @description When the subscription last changed. */
+            updatedAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description A payment method id of the payment provider, e.g. Stripe's `pm_…`. */
+        "Billing.PaymentMethodId": string;
         /** @description A capability a plan includes, shown on the pricing page. */
         "Billing.PlanFeature": {
             /** @description Stable key of the feature, e.g. `custom_plugins`. */
@@ -637,6 +1394,40 @@ export type components = {
          * @enum {string}
          */
         "Billing.PlanType": "trial" | "standard" | "custom";
+        /** @description A plan change waiting for the end of the current period. */
+        "Billing.ScheduledChange": {
+            /** @description The plan the subscription moves to. */
+            planId: components["schemas"]["Common.Id"];
+            /** @description The billing cycle it moves to. */
+            billingCycle: components["schemas"]["Billing.BillingCycle"];
+            /** @description When it takes effect: the end of the current period. */
+            effectiveAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description A Stripe event, as Stripe sends it; only the fields we read are declared. */
+        "Billing.StripeEvent": {
+            /** @description The event's id (`evt_…`): a replayed event has the same id and is processed once. */
+            id: string;
+            /** @description The event's type, e.g. `payment_intent.succeeded`. */
+            type: string;
+            /** @description What the event is about. */
+            data: components["schemas"]["Billing.StripeEventData"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description The object an event is about (a PaymentIntent, …), as Stripe sends it. */
+        "Billing.StripeEventData": {
+            /** @description The object, in Stripe's shape. */
+            object: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description What can be done to the subscription now.
+         * @enum {string}
+         */
+        "Billing.SubscriptionAction": "change_plan" | "cancel" | "resume";
         /** @description A plan of the catalogue: one tier at one billing cycle, with its price, features and quotas. */
         "Billing.SubscriptionPlan": {
             /** @description The plan's id. */
@@ -673,6 +1464,26 @@ export type components = {
             /** @description When the plan last changed. */
             readonly updatedAt: components["schemas"]["Common.Timestamp"];
         };
+        /**
+         * @description Where an organization's subscription stands. `trialing`, `active`, `past_due` and `suspended` are
+         *     live (an organization has at most one live subscription); `cancelled` and `expired` are history.
+         * @enum {string}
+         */
+        "Billing.SubscriptionStatus": "trialing" | "active" | "past_due" | "cancelled" | "expired" | "suspended";
+        /**
+         * @description What became of a webhook delivery.
+         * @enum {string}
+         */
+        "Billing.WebhookOutcome": "processed" | "ignored" | "duplicate";
+        /** @description The answer to a webhook delivery. */
+        "Billing.WebhookReceipt": {
+            /** @description The event's id. */
+            eventId: string;
+            /** @description The event's type. */
+            type: string;
+            /** @description What became of it. */
+            outcome: components["schemas"]["Billing.WebhookOutcome"];
+        };
         /** @description An ISO 4217 currency code in upper case, e.g. `USD`, `CNY`. */
         "Common.CurrencyCode": string;
         /** @description An amount of money as a decimal string in the currency's major unit, e.g. `"99.00"`; negative for a credit. Never a float. */
@@ -693,7 +1504,7 @@ export type components = {
          *     may branch on the code without reading the status or the message.
          * @enum {string}
          */
-        "Common.ErrorCode": "VALIDATION_FAILED" | "MALFORMED_BODY" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "FORBIDDEN" | "INVITATION_EMAIL_MISMATCH" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "CONFLICT" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "INVITATION_ALREADY_ACCEPTED" | "INVITATION_EXPIRED" | "INVITATION_REVOKED" | "RESET_TOKEN_INVALID" | "UNPROCESSABLE" | "LAST_OWNER" | "ARCHIVED" | "QUOTA_EXCEEDED" | "RATE_LIMITED" | "INTERNAL_ERROR";
+        "Common.ErrorCode": "VALIDATION_FAILED" | "MALFORMED_BODY" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "FORBIDDEN" | "INVITATION_EMAIL_MISMATCH" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "CONFLICT" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "INVITATION_ALREADY_ACCEPTED" | "INVITATION_EXPIRED" | "INVITATION_REVOKED" | "RESET_TOKEN_INVALID" | "UNPROCESSABLE" | "LAST_OWNER" | "ARCHIVED" | "PLAN_NOT_FOUND" | "PLAN_ARCHIVED" | "BILLING_CYCLE_MISMATCH" | "SAME_PLAN" | "CURRENCY_MISMATCH" | "QUOTA_BELOW_USAGE" | "PAYMENT_METHOD_REQUIRED" | "PAYMENT_METHOD_INVALID" | "AMOUNT_MISMATCH" | "SUBSCRIPTION_EXISTS" | "SUBSCRIPTION_ENDED" | "CANCELLATION_PENDING" | "NOTHING_TO_RESUME" | "INVOICE_NOT_OPEN" | "PAYMENT_PROVIDER_MANAGED" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_PROVIDER_UNAVAILABLE" | "IDEMPOTENCY_KEY_REUSED" | "UNKNOWN_NODE_TYPE" | "INVALID_NODE_CONFIG" | "DANGLING_CONNECTION" | "GRAPH_CYCLE" | "UNREACHABLE_NODE" | "VARIABLE_NOT_UPSTREAM" | "MISSING_START_NODE" | "MULTIPLE_START_NODES" | "DUPLICATE_NODE_ID" | "WORKFLOW_NOT_PUBLISHED" | "RUN_NOT_RUNNING" | "QUOTA_EXCEEDED" | "RATE_LIMITED" | "INTERNAL_ERROR";
         /** @description One field of a request that failed validation. */
         "Common.FieldError": {
             /** @description Where the field is. */
@@ -744,6 +1555,368 @@ export type components = {
             requestId: string;
             /** @description Every failing field, in the order validation met them. */
             fields: components["schemas"]["Common.FieldError"][];
+        };
+        /** @description An API key as listed: never its secret, only the prefix that identifies it. */
+        "Metering.ApiKey": {
+            /** @description The key's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The key's kind. */
+            kind: components["schemas"]["Metering.ApiKeyKind"];
+            /** @description The organization the key acts for. */
+            organizationId: components["schemas"]["Common.Id"];
+            /** @description The key's name, for people. */
+            name: string;
+            /** @description The first characters of the key (e.g. `org_3hK9x2Qa`), enough to recognize it. */
+            prefix: string;
+            /** @description What the key may do. */
+            scopes: components["schemas"]["Metering.ApiKeyScope"][];
+            /** @description When the key stops working, or `null` for never. */
+            expiresAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When the key was last used (to the minute), or `null`. */
+            lastUsedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description Who created the key. */
+            createdBy: components["schemas"]["Common.Id"] | null;
+            /** @description When the key was created. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+            /** @description When the key was revoked, or `null` while it works. */
+            revokedAt: components["schemas"]["Common.Timestamp"] | null;
+        };
+        /**
+         * @description A key's kind. Organization keys (`org_…`) come first; app keys (`app-…`) of the service API share the table.
+         * @enum {string}
+         */
+        "Metering.ApiKeyKind": "organization" | "app";
+        /**
+         * @description What a key may do.
+         * @enum {string}
+         */
+        "Metering.ApiKeyScope": "usage:write";
+        /** @description The body of `createApiKey`. */
+        "Metering.CreateApiKeyRequest": {
+            /** @description The key's name, for people. */
+            name: string;
+            /** @description What the key may do; at least one scope. */
+            scopes: components["schemas"]["Metering.ApiKeyScope"][];
+            /** @description When the key stops working; omit it for a key that does not expire. Must be in the future. */
+            expiresAt?: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description A key just created: the one time its secret is shown. */
+        "Metering.CreatedApiKey": {
+            /** @description The key's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The key's kind. */
+            kind: components["schemas"]["Metering.ApiKeyKind"];
+            /** @description The organization the key acts for. */
+            organizationId: components["schemas"]["Common.Id"];
+            /** @description The key's name, for people. */
+            name: string;
+            /** @description The first characters of the key (e.g. `org_3hK9x2Qa`), enough to recognize it. */
+            prefix: string;
+            /** @description What the key may do. */
+            scopes: components["schemas"]["Metering.ApiKeyScope"][];
+            /** @description When the key stops working, or `null` for never. */
+            expiresAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When the key was last used (to the minute), or `null`. */
+            lastUsedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description Who created the key. */
+            createdBy: components["schemas"]["Common.Id"] | null;
+            /** @description When the key was created. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+            /** @description When the key was revoked, or `null` while it works. */
+            revokedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description The whole key. Store it now: it is kept only as a hash and cannot be shown again. */
+            secret: string;
+        };
+        /**
+         * @description How wide each bucket of a usage history is; buckets start on UTC boundaries.
+         * @enum {string}
+         */
+        "Metering.Granularity": "hour" | "day" | "month";
+        /**
+         * @description What the usage ledger meters (seed 000's `resource_type`).
+         * @enum {string}
+         */
+        "Metering.MetricType": "api_call" | "token" | "storage" | "message" | "workflow_execution";
+        /** @description The organization's usage of every quota its plan sets, in its current billing period (seed 003's `OrganizationUsage`). */
+        "Metering.OrganizationUsage": {
+            /** @description The organization. */
+            organizationId: components["schemas"]["Common.Id"];
+            /** @description The plan whose quotas apply. */
+            planId: components["schemas"]["Common.Id"];
+            /** @description Start of the current billing period. */
+            periodStart: components["schemas"]["Common.Timestamp"];
+            /** @description End of the current billing period: the `*_per_month` quotas reset then. */
+            periodEnd: components["schemas"]["Common.Timestamp"];
+            /** @description One entry per quota, in the order of `UsageMetricKey`. Count quotas appear once the module that owns their resource counts it. */
+            metrics: components["schemas"]["Metering.UsageMetric"][];
+        };
+        /** @description A quota crossing 80 % or 100 % of its limit. Written once per quota, level and billing period. */
+        "Metering.QuotaWarning": {
+            /** @description The warning's id; also the `webhook-id` of its webhook event. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The quota crossed. */
+            metric: components["schemas"]["Metering.UsageMetricKey"];
+            /**
+             * @description The share of the limit crossed, in percent.
+             * @enum {number}
+             */
+            level: 80 | 100;
+            /**
+             * Format: int64
+             * @description Usage right after the crossing, in the quota's unit.
+             */
+            value: number;
+            /**
+             * Format: int64
+             * @description The limit crossed, in the quota's unit.
+             */
+            limit: number;
+            /** @description Start of the billing period of the crossing. */
+            periodStart: components["schemas"]["Common.Timestamp"];
+            /** @description End of that period. */
+            periodEnd: components["schemas"]["Common.Timestamp"];
+            /** @description When the quota was crossed. */
+            crossedAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description The body of `recordUsage`. */
+        "Metering.RecordUsageRequest": {
+            /** @description The events, 1 to 1,000. All are recorded or none: one that does not fit its quota refuses the whole batch. */
+            records: components["schemas"]["Metering.UsageRecordInput"][];
+        };
+        /** @description The answer of `recordUsage`: every record of the batch, in the request's order. */
+        "Metering.RecordUsageResult": {
+            /** @description The stored records; a key repeated in the batch answers the same record each time. */
+            records: components["schemas"]["Metering.UsageRecord"][];
+        };
+        /** @description The body of `setWebhook`. */
+        "Metering.SetWebhookRequest": {
+            /**
+             * Format: uri
+             * @description Where to post events.
+             */
+            url: string;
+            /**
+             * @description Whether to send events; defaults to true.
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * @description Make a new signing secret (one is always made the first time).
+             * @default false
+             */
+            rotateSecret: boolean;
+        };
+        /** @description One bucket of a usage history. */
+        "Metering.UsageDataPoint": {
+            /** @description The bucket's first instant (UTC boundary). */
+            timestamp: components["schemas"]["Common.Timestamp"];
+            /**
+             * Format: int64
+             * @description The quantity recorded in the bucket; 0 for an empty bucket.
+             */
+            value: number;
+            /** @description The bucket by workspace, largest first; empty for an empty bucket. */
+            workspaces: components["schemas"]["Metering.WorkspaceUsage"][];
+        };
+        /** @description Usage of one metric over time (seed 003: `metricType` and `dataPoints`). */
+        "Metering.UsageHistory": {
+            /** @description The metric charted. */
+            metricType: components["schemas"]["Metering.MetricType"];
+            /** @description The bucket width. */
+            granularity: components["schemas"]["Metering.Granularity"];
+            /** @description The first bucket's start. */
+            startDate: components["schemas"]["Common.Timestamp"];
+            /** @description The end of the last bucket (exclusive). */
+            endDate: components["schemas"]["Common.Timestamp"];
+            /**
+             * Format: int64
+             * @description The sum of every bucket.
+             */
+            total: number;
+            /** @description Every bucket of the range, oldest first, empty ones included. */
+            dataPoints: components["schemas"]["Metering.UsageDataPoint"][];
+        };
+        /** @description One quota of the organization's plan and how much of it is used. */
+        "Metering.UsageMetric": {
+            /** @description Which quota. */
+            metric: components["schemas"]["Metering.UsageMetricKey"];
+            /** @description The ledger metric that feeds it, for the `*_per_month` quotas; `null` for the count quotas. */
+            resourceType: components["schemas"]["Metering.MetricType"] | null;
+            /** @description What `used` and `limit` count: `calls`, `tokens`, `messages`, `executions`, `members`, `workflows`, `datasets` or `bytes`. */
+            unit: string;
+            /**
+             * Format: int64
+             * @description How much is used: in the billing period for the `*_per_month` quotas, live now for the others.
+             */
+            used: number;
+            /**
+             * Format: int64
+             * @description The plan's limit in `unit`; `-1` when unlimited.
+             */
+            limit: number;
+            /** @description Whether the plan sets no limit. */
+            unlimited: boolean;
+            /** @description `used` as a percentage of `limit`, two decimals; `null` when unlimited. May pass 100 when usage was recorded after the fact. */
+            percent: number | null;
+            /** @description Start of the period `used` counts, for the `*_per_month` quotas; `null` for the count quotas. */
+            periodStart: components["schemas"]["Common.Timestamp"] | null;
+            /** @description End of that period, when the quota resets; `null` for the count quotas. */
+            periodEnd: components["schemas"]["Common.Timestamp"] | null;
+        };
+        /**
+         * @description A quota as the usage API reports it: the plan's quota keys, plus `workflow_executions_per_month`
+         *     (counted, never limited). The `*_per_month` metrics count the current billing period; the others
+         *     count live resources.
+         * @enum {string}
+         */
+        "Metering.UsageMetricKey": "api_calls_per_month" | "tokens_per_month" | "messages_per_month" | "workflow_executions_per_month" | "team_members" | "workflows" | "datasets" | "storage_gb";
+        /** @description A record of the usage ledger. */
+        "Metering.UsageRecord": {
+            /** @description The record's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The caller's key of the event. */
+            idempotencyKey: string;
+            /** @description What was metered. */
+            resourceType: components["schemas"]["Metering.MetricType"];
+            /**
+             * Format: int64
+             * @description How much, in `unit`.
+             */
+            quantity: number;
+            /** @description The unit of `quantity`. */
+            unit: string;
+            /** @description The workspace, or `null` for the organization as a whole. */
+            workspaceId: components["schemas"]["Common.Id"] | null;
+            /** @description What the usage cost, or `null`. */
+            cost: components["schemas"]["Common.Decimal"] | null;
+            /** @description The currency of `cost`, or `null`. */
+            currency: components["schemas"]["Common.CurrencyCode"] | null;
+            /** @description The caller's details. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description When the usage happened. */
+            recordedAt: components["schemas"]["Common.Timestamp"];
+            /** @description Start of the billing period it counts against. */
+            periodStart: components["schemas"]["Common.Timestamp"];
+            /** @description End of that period. */
+            periodEnd: components["schemas"]["Common.Timestamp"];
+            /** @description `true` when this answer replays a record stored by an earlier call with the same key. */
+            replayed: boolean;
+        };
+        /** @description One usage event to record. */
+        "Metering.UsageRecordInput": {
+            /**
+             * @description The caller's key for this event, unique per organization: a retried record is counted once and
+             *     answered with the record stored the first time. Reusing a key for a different event is a 409.
+             */
+            idempotencyKey: string;
+            /** @description What is metered. */
+            resourceType: components["schemas"]["Metering.MetricType"];
+            /**
+             * Format: int64
+             * @description How much, in `unit`; at least 1.
+             */
+            quantity: number;
+            /** @description The unit of `quantity`; defaults to the metric's own (`calls`, `tokens`, `bytes`, `messages`, `executions`). */
+            unit?: string;
+            /** @description The workspace the usage belongs to; omit it for usage of the organization as a whole. */
+            workspaceId?: components["schemas"]["Common.Id"];
+            /** @description What the usage cost, with `currency`. */
+            cost?: components["schemas"]["Common.Decimal"];
+            /** @description The currency of `cost`; required with it. */
+            currency?: components["schemas"]["Common.CurrencyCode"];
+            /** @description Free-form details kept with the record (model name, app id, …), at most 4 KiB as JSON. */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /** @description When the usage happened; defaults to now. At most 7 days ago and not in the future. It counts against the current billing period. */
+            recordedAt?: components["schemas"]["Common.Timestamp"];
+        };
+        /**
+         * @description Where the organization's events are sent (today: `quota.warning`). Each delivery is a POST of a
+         *     JSON event signed as Standard Webhooks sign: `webhook-id`, `webhook-timestamp` and
+         *     `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}" under the secret>`.
+         *     A failed delivery is retried with exponential backoff, and every attempt is recorded.
+         */
+        "Metering.Webhook": {
+            /**
+             * Format: uri
+             * @description The HTTPS (or local HTTP) URL events are posted to.
+             */
+            url: string;
+            /** @description Whether events are sent. */
+            enabled: boolean;
+            /** @description The first characters of the signing secret, enough to recognize it. */
+            secretPrefix: string;
+            /** @description When the webhook was first set. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+            /** @description When it last changed. */
+            updatedAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description One attempt to deliver one event. */
+        "Metering.WebhookDelivery": {
+            /** @description The attempt's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The event's type, e.g. `quota.warning`. */
+            eventType: string;
+            /** @description The event's id (the `webhook-id` header). */
+            eventId: components["schemas"]["Common.Id"];
+            /**
+             * Format: int32
+             * @description 1 for the first attempt.
+             */
+            attempt: number;
+            /** @description The URL posted to. */
+            url: string;
+            /** @description The outcome. */
+            status: components["schemas"]["Metering.WebhookDeliveryStatus"];
+            /** @description The endpoint's HTTP status, or `null` when it could not be reached. */
+            responseStatus: number | null;
+            /** @description Why the attempt failed, or `null`. */
+            error: string | null;
+            /**
+             * Format: int32
+             * @description How long the attempt took, in milliseconds.
+             */
+            durationMs: number;
+            /** @description When the next attempt is due, or `null` when there is none. */
+            nextAttemptAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description When the attempt was made. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+        };
+        /**
+         * @description What became of one delivery attempt.
+         * @enum {string}
+         */
+        "Metering.WebhookDeliveryStatus": "succeeded" | "failed";
+        /** @description The webhook right after a change that made a new signing secret: the one time the secret is shown. */
+        "Metering.WebhookWithSecret": {
+            /**
+             * Format: uri
+             * @description The HTTPS (or local HTTP) URL events are posted to.
+             */
+            url: string;
+            /** @description Whether events are sent. */
+            enabled: boolean;
+            /** @description The first characters of the signing secret, enough to recognize it. */
+            secretPrefix: string;
+            /** @description When the webhook was first set. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+            /** @description When it last changed. */
+            updatedAt: components["schemas"]["Common.Timestamp"];
+            /** @description The signing secret (`whsec_…`), shown when it is new; `null` when it did not change. */
+            secret: string | null;
+        };
+        /** @description One workspace's share of a bucket. */
+        "Metering.WorkspaceUsage": {
+            /** @description The workspace, or `null` for usage recorded against the organization as a whole. */
+            workspaceId: components["schemas"]["Common.Id"] | null;
+            /**
+             * Format: int64
+             * @description The quantity recorded in the bucket.
+             */
+            value: number;
         };
         /** @description The body of `acceptInvitation`. */
         "Tenant.AcceptInvitationRequest": {
@@ -937,13 +2110,757 @@ export type components = {
             /** @description The workspace's name. */
             name: string;
         };
+        /** @description The body of `createWorkflow`. */
+        "Workflow.CreateWorkflowRequest": {
+            /** @description The workflow's name. */
+            name: string;
+            /**
+             * @description What the workflow is for.
+             * @default
+             */
+            description: string;
+            /** @description The first draft; a lone `start` node when omitted. Validated like every save. */
+            graph?: components["schemas"]["Workflow.WorkflowGraph"];
+        };
+        /**
+         * @description How a node's failure was absorbed so the run could go on.
+         * @enum {string}
+         */
+        "Workflow.ErrorRecovery": "error_branch" | "default_value";
+        /**
+         * @description What a node does when it still fails after its last attempt.
+         * @enum {string}
+         */
+        "Workflow.ErrorStrategy": "fail" | "error_branch" | "default_value";
+        /** @description Where a graph is invalid, for the editor to point at. */
+        "Workflow.GraphErrorDetail": {
+            /** @description The offending node; `null` when the graph as a whole is at fault (no start node). */
+            nodeId: string | null;
+            /** @description The failing config fields as JSON pointers (`/url`, `/cases/0/conditions`), for `INVALID_NODE_CONFIG`. */
+            fields: string[];
+            /** @description The dangling connection's id, for `DANGLING_CONNECTION`. */
+            connectionId: string | null;
+            /** @description The `{{#…#}}` reference that names a node not upstream, for `VARIABLE_NOT_UPSTREAM`. */
+            reference: string | null;
+        };
+        /** @description Which item of an iteration a node ran for. */
+        "Workflow.IterationPosition": {
+            /** @description The iteration node. */
+            nodeId: string;
+            /**
+             * Format: int32
+             * @description The item's index, from 0.
+             */
+            index: number;
+        };
+        /** @description One node's run, as recorded when it finished. */
+        "Workflow.NodeExecution": {
+            /** @description The record's id (Dify's node execution id, as in `node_started` and `node_finished`). */
+            id: components["schemas"]["Common.Id"];
+            /** @description The node. */
+            nodeId: string;
+            /** @description The node's type. */
+            nodeType: string;
+            /** @description The node's title. */
+            title: string;
+            /** @description The order in which the node started in the run, from 1; `null` for a skipped node. */
+            index: number | null;
+            /** @description How it ended. */
+            status: components["schemas"]["Workflow.NodeExecutionStatus"];
+            /** @description What it ran with: its resolved config, or what the node type chose to record. */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** @description What it produced (the default value or the error outputs when its failure was absorbed). */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** @description Why it failed; `null` otherwise. */
+            error: components["schemas"]["Workflow.RunFailure"] | null;
+            /** @description How its failure was absorbed, or `null`. */
+            recovery: components["schemas"]["Workflow.ErrorRecovery"] | null;
+            /**
+             * Format: int32
+             * @description The attempt that produced this result, from 1; 0 for a skipped node.
+             */
+            attempt: number;
+            /**
+             * Format: int64
+             * @description LLM tokens it spent.
+             */
+            tokens: number;
+            /**
+             * Format: double
+             * @description How long it ran, in milliseconds, retries included.
+             */
+            elapsedMs: number;
+            /** @description When it started. */
+            startedAt: components["schemas"]["Common.Timestamp"];
+            /** @description When it finished. */
+            finishedAt: components["schemas"]["Common.Timestamp"];
+            /** @description The iteration item it ran for, or `null` outside iterations. */
+            iteration: components["schemas"]["Workflow.IterationPosition"] | null;
+        };
+        /** @description Token use of one node. */
+        "Workflow.NodeExecutionMetadata": {
+            /**
+             * Format: int64
+             * @description LLM tokens the node spent.
+             */
+            total_tokens: number;
+        };
+        /**
+         * @description How a node ended.
+         * @enum {string}
+         */
+        "Workflow.NodeExecutionStatus": "succeeded" | "failed" | "skipped";
+        /** @description What `node_finished` says. */
+        "Workflow.NodeFinishedData": {
+            /** @description The node execution's id, as in `node_started`. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The node's id in the graph. */
+            node_id: string;
+            /** @description The node's type. */
+            node_type: string;
+            /** @description The node's title. */
+            title: string;
+            /**
+             * Format: int32
+             * @description The order in which it started in the run, from 1.
+             */
+            index: number;
+            /** @description Always `null`: a node may have several predecessors. */
+            predecessor_node_id: null;
+            /** @description What it ran with. */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** @description Always `null` here. */
+            process_data: null;
+            /** @description What it produced. */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** @description How it ended. */
+            status: components["schemas"]["Workflow.NodeFinishedStatus"];
+            /** @description Why it failed, or `null`. */
+            error: string | null;
+            /**
+             * Format: double
+             * @description How long it ran, in seconds.
+             */
+            elapsed_time: number;
+            /** @description Its token use. */
+            execution_metadata: components["schemas"]["Workflow.NodeExecutionMetadata"];
+            /**
+             * Format: int64
+             * @description When it started, in Unix seconds.
+             */
+            created_at: number;
+            /**
+             * Format: int64
+             * @description When it finished, in Unix seconds.
+             */
+            finished_at: number;
+            /** @description Always empty: no node type makes files yet. */
+            files: {
+                [key: string]: unknown;
+            }[];
+            /** @description The iteration node it ran inside, or `null`. */
+            iteration_id: string | null;
+            /** @description The iteration item's index, or `null`. */
+            iteration_index: number | null;
+        };
+        /** @description `node_finished`: a node ended. */
+        "Workflow.NodeFinishedEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "node_finished";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The node's result. */
+            data: components["schemas"]["Workflow.NodeFinishedData"];
+        };
+        /**
+         * @description A node's status in `node_finished`, in Dify's words: `succeeded`; `exception` when it failed and
+         *     its error branch or default value let the run go on; `stopped` when the run was stopped (or
+         *     another node's failure ended it) while it ran; `failed` otherwise.
+         * @enum {string}
+         */
+        "Workflow.NodeFinishedStatus": "succeeded" | "failed" | "exception" | "stopped";
+        /** @description Where a node sits on the editor's canvas. */
+        "Workflow.NodePosition": {
+            /**
+             * Format: double
+             * @description Horizontal position.
+             */
+            x: number;
+            /**
+             * Format: double
+             * @description Vertical position.
+             */
+            y: number;
+        };
+        /** @description What `node_started` says. */
+        "Workflow.NodeStartedData": {
+            /** @description The node execution's id, the same in `node_finished` and in the run's records. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The node's id in the graph. */
+            node_id: string;
+            /** @description The node's type. */
+            node_type: string;
+            /** @description The node's title. */
+            title: string;
+            /**
+             * Format: int32
+             * @description The order in which it started in the run, from 1.
+             */
+            index: number;
+            /** @description Always `null`: a node may have several predecessors. */
+            predecessor_node_id: null;
+            /** @description Always `null` at the start; `node_finished` has the inputs. */
+            inputs: null;
+            /**
+             * Format: int64
+             * @description When it started, in Unix seconds.
+             */
+            created_at: number;
+            /** @description Nothing yet. */
+            extras: {
+                [key: string]: unknown;
+            };
+            /** @description The iteration node it runs inside, or `null`. */
+            iteration_id: string | null;
+            /** @description The iteration item's index, or `null`. */
+            iteration_index: number | null;
+        };
+        /** @description `node_started`: a node began (skipped nodes never start). */
+        "Workflow.NodeStartedEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "node_started";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The node. */
+            data: components["schemas"]["Workflow.NodeStartedData"];
+        };
+        /** @description `ping`: a keep-alive sent every 10 seconds while the run goes; skip it. */
+        "Workflow.PingEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "ping";
+        };
+        /** @description The body of `publishWorkflow`. */
+        "Workflow.PublishWorkflowRequest": {
+            /**
+             * @description What changed in this version, for the people who run it.
+             * @default
+             */
+            note: string;
+        };
+        /**
+         * @description How `runWorkflow` answers.
+         * @enum {string}
+         */
+        "Workflow.ResponseMode": "blocking" | "streaming";
+        /** @description How often a failing node is tried again. */
+        "Workflow.RetryPolicy": {
+            /**
+             * Format: int32
+             * @description Attempts in all, the first included: `3` is one run and up to two retries.
+             */
+            maxAttempts: number;
+            /**
+             * Format: int32
+             * @description Milliseconds to wait between attempts.
+             */
+            intervalMs: number;
+        };
+        /** @description `error`: the run could not be carried through (a fault on our side); the stream closes after it. */
+        "Workflow.RunErrorEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "error";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /**
+             * Format: int32
+             * @description An HTTP status that fits the error (500 for a fault).
+             */
+            status: number;
+            /** @description A stable error code. */
+            code: string;
+            /** @description What went wrong. */
+            message: string;
+        };
+        /** @description Why a run or a node failed: a stable SCREAMING_SNAKE type and a message. */
+        "Workflow.RunFailure": {
+            /** @description E.g. `TIMEOUT`, `HTTP_ERROR`, `CODE_TIME_LIMIT`, `STOPPED`, `STEP_LIMIT_EXCEEDED`, `SERVER_RESTARTED`. */
+            type: string;
+            /** @description What happened. */
+            message: string;
+        };
+        /**
+         * @description Where a run stands.
+         * @enum {string}
+         */
+        "Workflow.RunStatus": "running" | "succeeded" | "failed" | "partial-succeeded" | "stopped";
+        /** @description The body of `runWorkflow`. */
+        "Workflow.RunWorkflowRequest": {
+            /** @description The start node's inputs, checked against the variables it declares. */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: int32
+             * @description The published version to run; the latest when omitted.
+             */
+            version?: number;
+            /**
+             * @description `blocking` (JSON) or `streaming` (Server-Sent Events).
+             * @default blocking
+             */
+            responseMode: components["schemas"]["Workflow.ResponseMode"];
+        };
+        /** @description What `text_chunk` says. */
+        "Workflow.TextChunkData": {
+            /** @description The piece of text. */
+            text: string;
+            /** @description Where it comes from: the answer node's id and `answer`. */
+            from_variable_selector: string[];
+        };
+        /** @description `text_chunk`: a piece of an answer node's text, streamed as it is produced. */
+        "Workflow.TextChunkEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "text_chunk";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The text. */
+            data: components["schemas"]["Workflow.TextChunkData"];
+        };
+        /** @description The body of `updateWorkflow`: only the fields to change. A new graph replaces the whole draft. */
+        "Workflow.UpdateWorkflowRequest": {
+            /** @description The workflow's new name. */
+            name?: string;
+            /** @description The new description. */
+            description?: string;
+            /** @description The new draft graph. */
+            graph?: components["schemas"]["Workflow.WorkflowGraph"];
+        };
+        /** @description The body of `updateWorkflowSettings`: only the fields to change. */
+        "Workflow.UpdateWorkflowSettingsRequest": {
+            /** @description Whether http-request nodes may call private and loopback addresses. */
+            allowPrivateNetwork?: boolean;
+        };
+        /** @description A workflow with its draft graph: the graph that is edited, and that publishing freezes into a version. */
+        "Workflow.Workflow": {
+            /** @description The workflow's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The workspace the workflow belongs to. */
+            workspaceId: components["schemas"]["Common.Id"];
+            /** @description The workflow's name. */
+            name: string;
+            /** @description What the workflow is for. */
+            description: string;
+            /** @description The newest published version, or `null` while the workflow has never been published. */
+            latestVersion: number | null;
+            /** @description When the workflow was archived, or `null` while it is live. */
+            archivedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description Who created it, or `null` when that user is gone. */
+            createdBy: components["schemas"]["Common.Id"] | null;
+            /** @description When it was created. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+            /** @description When its name, description or draft last changed. */
+            updatedAt: components["schemas"]["Common.Timestamp"];
+            /** @description The draft graph. */
+            graph: components["schemas"]["Workflow.WorkflowGraph"];
+        };
+        /** @description An edge from one node's outgoing handle to another node. */
+        "Workflow.WorkflowConnection": {
+            /** @description The connection's id, as the editor names it. */
+            id?: string;
+            /** @description The node the edge leaves. */
+            sourceNodeId: string;
+            /**
+             * @description The handle it leaves by: `source`, an if-else case id, `false` (if-else's else) or `error` (error branch).
+             * @default source
+             */
+            sourceHandle: string;
+            /** @description The node the edge enters. */
+            targetNodeId: string;
+            /**
+             * @description The handle it enters by; nodes have one, `target`.
+             * @default target
+             */
+            targetHandle: string;
+        };
+        /** @description A workflow error body: the error envelope, plus where the graph is wrong when the code is a graph code. */
+        "Workflow.WorkflowErrorBody": {
+            /** @description The stable, machine-readable error code. */
+            code: components["schemas"]["Common.ErrorCode"];
+            /** @description What went wrong, in every locale the API speaks. */
+            message: components["schemas"]["Common.Message"];
+            /** @description Always `null` on an error. */
+            data: null;
+            /** @description The id of this request, also sent as `X-Request-Id`; quote it when reporting a fault. */
+            requestId: string;
+            /**
+             * @description Present with the graph codes (`UNKNOWN_NODE_TYPE`, `INVALID_NODE_CONFIG`, `DANGLING_CONNECTION`,
+             *     `GRAPH_CYCLE`, `UNREACHABLE_NODE`, `VARIABLE_NOT_UPSTREAM`, `MISSING_START_NODE`,
+             *     `MULTIPLE_START_NODES`, `DUPLICATE_NODE_ID`).
+             */
+            graphError?: components["schemas"]["Workflow.GraphErrorDetail"];
+        };
+        /** @description What `workflow_finished` says. */
+        "Workflow.WorkflowFinishedData": {
+            /** @description The run's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The workflow. */
+            workflow_id: components["schemas"]["Common.Id"];
+            /** @description How the run ended (`succeeded`, `failed`, `partial-succeeded` or `stopped`). */
+            status: components["schemas"]["Workflow.RunStatus"];
+            /** @description The outputs of its end and answer nodes. */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** @description Why it failed or stopped, or `null`. */
+            error: string | null;
+            /**
+             * Format: double
+             * @description How long it ran, in seconds.
+             */
+            elapsed_time: number;
+            /**
+             * Format: int64
+             * @description LLM tokens spent.
+             */
+            total_tokens: number;
+            /**
+             * Format: int32
+             * @description Nodes started.
+             */
+            total_steps: number;
+            /**
+             * Format: int64
+             * @description When it started, in Unix seconds.
+             */
+            created_at: number;
+            /**
+             * Format: int64
+             * @description When it finished, in Unix seconds.
+             */
+            finished_at: number;
+            /**
+             * Format: int32
+             * @description Nodes that failed but whose failure the run absorbed.
+             */
+            exceptions_count: number;
+            /** @description Always empty: no node type makes files yet. */
+            files: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** @description `workflow_finished`: the run ended; the stream closes after it. */
+        "Workflow.WorkflowFinishedEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "workflow_finished";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The run's result. */
+            data: components["schemas"]["Workflow.WorkflowFinishedData"];
+        };
+        /** @description A workflow's graph: typed nodes and the connections between them, acyclic outside iterations. */
+        "Workflow.WorkflowGraph": {
+            /** @description The nodes; exactly one is a `start` node. */
+            nodes: components["schemas"]["Workflow.WorkflowNode"][];
+            /** @description The connections. */
+            connections: components["schemas"]["Workflow.WorkflowConnection"][];
+        };
+        /**
+         * @description One node of a graph. The node types are `start`, `end`, `answer`, `if-else`, `template`, `code`,
+         *     `http-request`, `variable-aggregator` and `iteration`; `config` is checked against the type's
+         *     schema on save and on publish. Values pass between nodes as `{{#nodeId.output#}}` references.
+         */
+        "Workflow.WorkflowNode": {
+            /** @description The node's id, unique in the workflow (iteration sub-graphs included). */
+            id: string;
+            /** @description The node type, e.g. `http-request`. */
+            type: string;
+            /**
+             * Format: int32
+             * @description The version of the node type's config shape.
+             * @default 1
+             */
+            typeVersion: number;
+            /** @description The name shown in the editor and in run records; the node's id when omitted. */
+            title?: string;
+            /** @description The node type's settings, e.g. `{ "url": "https://…", "method": "GET" }` for `http-request`. */
+            config: {
+                [key: string]: unknown;
+            };
+            /** @description Where the node sits on the canvas. */
+            position?: components["schemas"]["Workflow.NodePosition"];
+            /**
+             * @description What the node does when it fails after its last attempt.
+             * @default fail
+             */
+            errorStrategy: components["schemas"]["Workflow.ErrorStrategy"];
+            /** @description Attempts and the wait between them; one attempt when omitted. */
+            retry?: components["schemas"]["Workflow.RetryPolicy"];
+            /**
+             * Format: int32
+             * @description How long one attempt may take, in milliseconds; no limit of its own when omitted.
+             */
+            timeoutMs?: number;
+            /** @description The outputs used in place of the node's own under the `default_value` strategy. */
+            defaultValue?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description A run with its inputs, outputs and the result of every node that finished, in the order they finished. */
+        "Workflow.WorkflowRun": {
+            /** @description The run's id (Dify's `workflow_run_id` and `task_id`). */
+            id: components["schemas"]["Common.Id"];
+            /** @description The workflow. */
+            workflowId: components["schemas"]["Common.Id"];
+            /**
+             * Format: int32
+             * @description The published version that ran.
+             */
+            version: number;
+            /** @description Where the run stands. */
+            status: components["schemas"]["Workflow.RunStatus"];
+            /** @description Why it failed or stopped; `null` otherwise. */
+            error: components["schemas"]["Workflow.RunFailure"] | null;
+            /**
+             * Format: int64
+             * @description LLM tokens spent by its nodes.
+             */
+            totalTokens: number;
+            /**
+             * Format: int32
+             * @description Nodes started, iterations included.
+             */
+            totalSteps: number;
+            /** @description Wall-clock time of the run in milliseconds; `null` while it runs. */
+            elapsedMs: number | null;
+            /** @description How the caller asked to be answered. */
+            responseMode: components["schemas"]["Workflow.ResponseMode"];
+            /** @description When it started. */
+            startedAt: components["schemas"]["Common.Timestamp"];
+            /** @description When it finished; `null` while it runs. */
+            finishedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description Who started it, or `null` when that user is gone. */
+            createdBy: components["schemas"]["Common.Id"] | null;
+            /** @description The inputs it was started with. */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** @description The outputs of its end and answer nodes; empty unless it succeeded or partially succeeded. */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** @description Each node's result, in the order nodes finished. */
+            nodes: components["schemas"]["Workflow.NodeExecution"][];
+        };
+        /** @description A run without its inputs, outputs and node results, as lists show it. */
+        "Workflow.WorkflowRunSummary": {
+            /** @description The run's id (Dify's `workflow_run_id` and `task_id`). */
+            id: components["schemas"]["Common.Id"];
+            /** @description The workflow. */
+            workflowId: components["schemas"]["Common.Id"];
+            /**
+             * Format: int32
+             * @description The published version that ran.
+             */
+            version: number;
+            /** @description Where the run stands. */
+            status: components["schemas"]["Workflow.RunStatus"];
+            /** @description Why it failed or stopped; `null` otherwise. */
+            error: components["schemas"]["Workflow.RunFailure"] | null;
+            /**
+             * Format: int64
+             * @description LLM tokens spent by its nodes.
+             */
+            totalTokens: number;
+            /**
+             * Format: int32
+             * @description Nodes started, iterations included.
+             */
+            totalSteps: number;
+            /** @description Wall-clock time of the run in milliseconds; `null` while it runs. */
+            elapsedMs: number | null;
+            /** @description How the caller asked to be answered. */
+            responseMode: components["schemas"]["Workflow.ResponseMode"];
+            /** @description When it started. */
+            startedAt: components["schemas"]["Common.Timestamp"];
+            /** @description When it finished; `null` while it runs. */
+            finishedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description Who started it, or `null` when that user is gone. */
+            createdBy: components["schemas"]["Common.Id"] | null;
+        };
+        /** @description How workflow runs of a workspace may reach the world. */
+        "Workflow.WorkflowSettings": {
+            /**
+             * @description Whether http-request nodes may call private, loopback, link-local and unique-local addresses
+             *     (the workspace's own network). Off by default, so a workflow cannot probe the servers around it.
+             */
+            allowPrivateNetwork: boolean;
+            /** @description When the settings last changed, or `null` while they are the defaults. */
+            updatedAt: components["schemas"]["Common.Timestamp"] | null;
+        };
+        /** @description What `workflow_started` says. */
+        "Workflow.WorkflowStartedData": {
+            /** @description The run's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The workflow. */
+            workflow_id: components["schemas"]["Common.Id"];
+            /**
+             * Format: int32
+             * @description The published version running.
+             */
+            version: number;
+            /** @description The inputs it started with. */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: int64
+             * @description When it started, in Unix seconds.
+             */
+            created_at: number;
+            /**
+             * @description Always `initial` here (Dify also has `resumption`).
+             * @enum {string}
+             */
+            reason: "initial";
+        };
+        /** @description `workflow_started`: the run has begun. */
+        "Workflow.WorkflowStartedEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "workflow_started";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The run. */
+            data: components["schemas"]["Workflow.WorkflowStartedData"];
+        };
+        /** @description Any event of a streaming run. */
+        "Workflow.WorkflowStreamEvent": components["schemas"]["Workflow.WorkflowStartedEvent"] | components["schemas"]["Workflow.NodeStartedEvent"] | components["schemas"]["Workflow.NodeFinishedEvent"] | components["schemas"]["Workflow.TextChunkEvent"] | components["schemas"]["Workflow.WorkflowFinishedEvent"] | components["schemas"]["Workflow.RunErrorEvent"] | components["schemas"]["Workflow.PingEvent"];
+        /** @description A workflow without its graph, as lists show it. */
+        "Workflow.WorkflowSummary": {
+            /** @description The workflow's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The workspace the workflow belongs to. */
+            workspaceId: components["schemas"]["Common.Id"];
+            /** @description The workflow's name. */
+            name: string;
+            /** @description What the workflow is for. */
+            description: string;
+            /** @description The newest published version, or `null` while the workflow has never been published. */
+            latestVersion: number | null;
+            /** @description When the workflow was archived, or `null` while it is live. */
+            archivedAt: components["schemas"]["Common.Timestamp"] | null;
+            /** @description Who created it, or `null` when that user is gone. */
+            createdBy: components["schemas"]["Common.Id"] | null;
+            /** @description When it was created. */
+            createdAt: components["schemas"]["Common.Timestamp"];
+            /** @description When its name, description or draft last changed. */
+            updatedAt: components["schemas"]["Common.Timestamp"];
+        };
+        /** @description A published version: an immutable copy of the draft graph as it was when published. */
+        "Workflow.WorkflowVersion": {
+            /** @description The version's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The workflow. */
+            workflowId: components["schemas"]["Common.Id"];
+            /**
+             * Format: int32
+             * @description The version number: 1 for the first publish, then one more each time.
+             */
+            version: number;
+            /** @description The note given when it was published. */
+            note: string;
+            /** @description Who published it, or `null` when that user is gone. */
+            publishedBy: components["schemas"]["Common.Id"] | null;
+            /** @description When it was published. */
+            publishedAt: components["schemas"]["Common.Timestamp"];
+            /** @description The version's graph; it never changes. */
+            graph: components["schemas"]["Workflow.WorkflowGraph"];
+        };
+        /** @description A published version without its graph. */
+        "Workflow.WorkflowVersionSummary": {
+            /** @description The version's id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The workflow. */
+            workflowId: components["schemas"]["Common.Id"];
+            /**
+             * Format: int32
+             * @description The version number: 1 for the first publish, then one more each time.
+             */
+            version: number;
+            /** @description The note given when it was published. */
+            note: string;
+            /** @description Who published it, or `null` when that user is gone. */
+            publishedBy: components["schemas"]["Common.Id"] | null;
+            /** @description When it was published. */
+            publishedAt: components["schemas"]["Common.Timestamp"];
+        };
     };
     responses: never;
     parameters: {
+        /** @description The invoice's id. */
+        "Billing.InvoicePath.invoiceId": components["schemas"]["Common.Id"];
+        /** @description Only invoices in this status. */
+        "Billing.InvoiceQuery": components["schemas"]["Billing.InvoiceStatus"];
         /** @description The `nextCursor` of the previous page; omit it for the first page. */
         "Common.PageQuery.cursor": string;
         /** @description How many items to return, 1 to 100. */
         "Common.PageQuery.limit": number;
+        /** @description Also list revoked keys. */
+        "Metering.ApiKeyQuery": boolean;
+        /** @description Only the warnings of the current billing period. */
+        "Metering.QuotaWarningQuery.currentPeriodOnly": boolean;
+        /** @description Only warnings of this quota. */
+        "Metering.QuotaWarningQuery.metric": components["schemas"]["Metering.UsageMetricKey"];
+        /** @description The end of the range (exclusive), rounded up to the end of its bucket. Defaults to now. */
+        "Metering.UsageHistoryQuery.endDate": components["schemas"]["Common.Timestamp"];
+        /** @description The bucket width. */
+        "Metering.UsageHistoryQuery.granularity": components["schemas"]["Metering.Granularity"];
+        /** @description The metric to chart. */
+        "Metering.UsageHistoryQuery.metricType": components["schemas"]["Metering.MetricType"];
+        /** @description The first instant of the range (inclusive), rounded down to its bucket. Defaults to the start of the current billing period. */
+        "Metering.UsageHistoryQuery.startDate": components["schemas"]["Common.Timestamp"];
+        /** @description Only usage recorded against this workspace. */
+        "Metering.UsageHistoryQuery.workspaceId": components["schemas"]["Common.Id"];
         /** @description Only entries with this action, e.g. `team.update`. */
         "Tenant.AuditLogQuery.action": string;
         /** @description Only entries by this user. */
@@ -962,6 +2879,10 @@ export type components = {
         "Tenant.TeamPath": components["schemas"]["Common.Id"];
         /** @description The workspace's id. */
         "Tenant.WorkspacePath": components["schemas"]["Common.Id"];
+        /** @description The run's id. */
+        "Workflow.RunPath.runId": components["schemas"]["Common.Id"];
+        /** @description The workflow's id. */
+        "Workflow.WorkflowPath.workflowId": components["schemas"]["Common.Id"];
     };
     requestBodies: never;
     headers: never;
@@ -1620,6 +3541,60 @@ export interface operations {
             };
         };
     };
+    receiveStripeWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Billing.StripeEvent"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.WebhookReceipt"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
     acceptInvitation: {
         parameters: {
             query?: never;
@@ -2135,6 +4110,306 @@ export interface operations {
             };
         };
     };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Also list revoked keys. */
+                includeRevoked?: components["parameters"]["Metering.ApiKeyQuery"];
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Metering.ApiKey"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Metering.CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Metering.CreatedApiKey"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+                /** @description The key's id. */
+                apiKeyId: components["schemas"]["Common.Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Metering.ApiKey"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
     listAuditLogs: {
         parameters: {
             query?: {
@@ -2219,6 +4494,1033 @@ export interface operations {
             };
             /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listInvoices: {
+        parameters: {
+            query?: {
+                /** @description Only invoices in this status. */
+                status?: components["parameters"]["Billing.InvoiceQuery"];
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Billing.Invoice"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+                /** @description The invoice's id. */
+                invoiceId: components["parameters"]["Billing.InvoicePath.invoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.Invoice"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    markInvoicePaid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+                /** @description The invoice's id. */
+                invoiceId: components["parameters"]["Billing.InvoicePath.invoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Billing.MarkInvoicePaidRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.Invoice"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    markInvoiceUncollectible: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+                /** @description The invoice's id. */
+                invoiceId: components["parameters"]["Billing.InvoicePath.invoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.Invoice"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    voidInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+                /** @description The invoice's id. */
+                invoiceId: components["parameters"]["Billing.InvoicePath.invoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.Invoice"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.OrganizationSubscription"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    createSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Billing.CreateSubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.OrganizationSubscription"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 503: the payment provider could not be reached; nothing was changed. Retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    cancelSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Billing.CancelSubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.OrganizationSubscription"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    changePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Billing.ChangePlanRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.ChangePlanResult"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 503: the payment provider could not be reached; nothing was changed. Retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    resumeSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Billing.OrganizationSubscription"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2417,6 +5719,780 @@ export interface operations {
             };
             /** @description 409: the resource's current state does not allow the operation. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Metering.OrganizationUsage"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getUsageHistory: {
+        parameters: {
+            query: {
+                /** @description The metric to chart. */
+                metricType: components["parameters"]["Metering.UsageHistoryQuery.metricType"];
+                /** @description The first instant of the range (inclusive), rounded down to its bucket. Defaults to the start of the current billing period. */
+                startDate?: components["parameters"]["Metering.UsageHistoryQuery.startDate"];
+                /** @description The end of the range (exclusive), rounded up to the end of its bucket. Defaults to now. */
+                endDate?: components["parameters"]["Metering.UsageHistoryQuery.endDate"];
+                /** @description The bucket width. */
+                granularity?: components["parameters"]["Metering.UsageHistoryQuery.granularity"];
+                /** @description Only usage recorded against this workspace. */
+                workspaceId?: components["parameters"]["Metering.UsageHistoryQuery.workspaceId"];
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Metering.UsageHistory"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    recordUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Metering.RecordUsageRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Metering.RecordUsageResult"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: a business rule refuses the request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /**
+             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The headers say which quota,
+             *     its limit, how much is used and when it resets; `Retry-After` is the seconds until then (both
+             *     absent for count quotas, which free up only when resources are removed).
+             */
+            429: {
+                headers: {
+                    /** @description The quota that is used up, e.g. `api_calls_per_month`. */
+                    "X-Quota-Metric"?: string;
+                    /** @description Its limit. */
+                    "X-Quota-Limit"?: string;
+                    /** @description How much of it is used. */
+                    "X-Quota-Used"?: string;
+                    /** @description When it resets (RFC 3339); absent for count quotas. */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"] | components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getQuotaWarnings: {
+        parameters: {
+            query?: {
+                /** @description Only warnings of this quota. */
+                metric?: components["parameters"]["Metering.QuotaWarningQuery.metric"];
+                /** @description Only the warnings of the current billing period. */
+                currentPeriodOnly?: components["parameters"]["Metering.QuotaWarningQuery.currentPeriodOnly"];
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Metering.QuotaWarning"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Metering.Webhook"] | null;
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    setWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Metering.SetWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Metering.WebhookWithSecret"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Metering.Webhook"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: components["parameters"]["Tenant.OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Metering.WebhookDelivery"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3918,6 +7994,1376 @@ export interface operations {
             };
             /** @description 422: a business rule refuses the request. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getWorkflowSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.WorkflowSettings"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    updateWorkflowSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Workflow.UpdateWorkflowSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.WorkflowSettings"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listWorkflows: {
+        parameters: {
+            query?: {
+                /** @description Also list archived workflows. */
+                includeArchived?: boolean;
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Workflow.WorkflowSummary"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    createWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Workflow.CreateWorkflowRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.Workflow"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: the graph is invalid (its code says how and `graphError` where), or the workflow is archived. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow.WorkflowErrorBody"];
+                };
+            };
+            /**
+             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The headers say which quota,
+             *     its limit, how much is used and when it resets; `Retry-After` is the seconds until then (both
+             *     absent for count quotas, which free up only when resources are removed).
+             */
+            429: {
+                headers: {
+                    /** @description The quota that is used up, e.g. `api_calls_per_month`. */
+                    "X-Quota-Metric"?: string;
+                    /** @description Its limit. */
+                    "X-Quota-Limit"?: string;
+                    /** @description How much of it is used. */
+                    "X-Quota-Used"?: string;
+                    /** @description When it resets (RFC 3339); absent for count quotas. */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"] | components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.Workflow"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    updateWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Workflow.UpdateWorkflowRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.Workflow"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: the graph is invalid (its code says how and `graphError` where), or the workflow is archived. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow.WorkflowErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    archiveWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.Workflow"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    publishWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Workflow.PublishWorkflowRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer that created a resource (201). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.WorkflowVersion"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: the graph is invalid (its code says how and `graphError` where), or the workflow is archived. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow.WorkflowErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listWorkflowRuns: {
+        parameters: {
+            query?: {
+                /** @description Only runs in this state. */
+                status?: components["schemas"]["Workflow.RunStatus"];
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Workflow.WorkflowRunSummary"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    runWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Workflow.RunWorkflowRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.WorkflowRun"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                    "text/event-stream": components["schemas"]["Workflow.WorkflowStreamEvent"];
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 422: the graph is invalid (its code says how and `graphError` where), or the workflow is archived. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow.WorkflowErrorBody"];
+                };
+            };
+            /**
+             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The headers say which quota,
+             *     its limit, how much is used and when it resets; `Retry-After` is the seconds until then (both
+             *     absent for count quotas, which free up only when resources are removed).
+             */
+            429: {
+                headers: {
+                    /** @description The quota that is used up, e.g. `api_calls_per_month`. */
+                    "X-Quota-Metric"?: string;
+                    /** @description Its limit. */
+                    "X-Quota-Limit"?: string;
+                    /** @description How much of it is used. */
+                    "X-Quota-Used"?: string;
+                    /** @description When it resets (RFC 3339); absent for count quotas. */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"] | components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getWorkflowRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+                /** @description The run's id. */
+                runId: components["parameters"]["Workflow.RunPath.runId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.WorkflowRun"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    stopWorkflowRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+                /** @description The run's id. */
+                runId: components["parameters"]["Workflow.RunPath.runId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.WorkflowRun"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 403: the caller's role is too low for this operation. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 409: the resource's current state does not allow the operation. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    listWorkflowVersions: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page; omit it for the first page. */
+                cursor?: components["parameters"]["Common.PageQuery.cursor"];
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Common.PageQuery.limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: {
+                            /** @description The items of this page, in the list's documented order. */
+                            items: components["schemas"]["Workflow.WorkflowVersionSummary"][];
+                            /** @description The cursor of the next page, or `null` on the last page. */
+                            nextCursor: string | null;
+                        };
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 429: a quota or a rate limit is reached. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry can succeed, when that time is known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 500: a fault on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+        };
+    };
+    getWorkflowVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                workspaceId: components["parameters"]["Tenant.WorkspacePath"];
+                /** @description The workflow's id. */
+                workflowId: components["parameters"]["Workflow.WorkflowPath.workflowId"];
+                /** @description The version's id. */
+                versionId: components["schemas"]["Common.Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful console answer with status 200. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `OK` on success; otherwise one of the closed list of error codes.
+                         * @enum {string}
+                         */
+                        code: "OK";
+                        /** @description What happened, in every locale the API speaks. */
+                        message: components["schemas"]["Common.Message"];
+                        /** @description The payload. */
+                        data: components["schemas"]["Workflow.WorkflowVersion"];
+                        /** @description The id of this request, also sent as the `X-Request-Id` header and written to the server log. */
+                        requestId: string;
+                    };
+                };
+            };
+            /** @description 400: the request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
+                };
+            };
+            /** @description 401: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /** @description 404: not found, or not the caller's: another tenant's resource always answers 404, never 403. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,6 +5,23 @@ import type { ColumnType } from "kysely";
 /** A value stored in a json or jsonb column. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+export interface ApiKeysTable {
+  id: string;
+  organization_id: string;
+  kind: string;
+  workspace_id: string | null;
+  application_id: string | null;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  scopes: ColumnType<string[], string[] | undefined, string[]>;
+  expires_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  last_used_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_by: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  revoked_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
 export interface AuditLogsTable {
   id: string;
   organization_id: string | null;
@@ -27,6 +44,165 @@ export interface AuthThrottleTable {
   locked_until: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
+export interface BackgroundJobsTable {
+  id: string;
+  kind: string;
+  organization_id: string | null;
+  payload: ColumnType<JsonValue, string, string>;
+  status: ColumnType<string, string | undefined, string>;
+  attempts: ColumnType<number, number | undefined, number>;
+  max_attempts: number;
+  run_at: ColumnType<Date, Date | string, Date | string>;
+  locked_until: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  last_error: string | null;
+  created_at: ColumnType<Date, Date | string, Date | string>;
+  updated_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+export interface BillingAccountsTable {
+  organization_id: string;
+  provider_customer_id: string | null;
+  default_payment_method_id: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ConnectionsTable {
+  organization_id: string;
+  workspace_id: string;
+  workflow_id: string;
+  version: number;
+  ordinal: number;
+  connection_id: string | null;
+  source_node_id: string;
+  source_handle: string;
+  target_node_id: string;
+  target_handle: string;
+}
+
+export interface ExecutionRecordsTable {
+  organization_id: string;
+  workspace_id: string;
+  id: string;
+  workflow_id: string;
+  version: number;
+  status: string;
+  response_mode: string;
+  inputs: ColumnType<JsonValue, string, string>;
+  outputs: ColumnType<JsonValue, string | undefined, string>;
+  error: ColumnType<JsonValue | null, string | null, string | null>;
+  total_tokens: ColumnType<bigint, bigint | number | undefined, bigint | number>;
+  total_steps: ColumnType<number, number | undefined, number>;
+  elapsed_ms: number | null;
+  started_at: ColumnType<Date, Date | string, Date | string>;
+  finished_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  lease_until: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  stop_requested_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_by: string | null;
+}
+
+export interface InvoiceLinesTable {
+  id: string;
+  organization_id: string;
+  subscription_id: string;
+  invoice_id: string | null;
+  kind: string;
+  plan_id: string | null;
+  currency: string;
+  amount_minor: ColumnType<bigint, bigint | number, bigint | number>;
+  description: ColumnType<JsonValue, string, string>;
+  period_start: ColumnType<Date, Date | string, Date | string>;
+  period_end: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface InvoicesTable {
+  id: string;
+  organization_id: string;
+  subscription_id: string;
+  number: string | null;
+  status: string;
+  reason: string;
+  currency: string;
+  total_minor: ColumnType<bigint, bigint | number, bigint | number>;
+  amount_paid_minor: ColumnType<bigint, bigint | number | undefined, bigint | number>;
+  period_start: ColumnType<Date, Date | string, Date | string>;
+  period_end: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  collection_method: string;
+  due_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  finalized_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  paid_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  voided_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  marked_uncollectible_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  attempt_count: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  last_payment_error: string | null;
+  payment_reference: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface JobSchedulesTable {
+  name: string;
+  next_run_at: ColumnType<Date, Date | string, Date | string>;
+  leased_until: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  last_started_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  last_finished_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  last_error: string | null;
+}
+
+export interface NodeExecutionResultsTable {
+  organization_id: string;
+  workspace_id: string;
+  id: string;
+  execution_id: string;
+  sequence: number;
+  node_id: string;
+  node_type: string;
+  title: string;
+  step: number | null;
+  status: string;
+  inputs: ColumnType<JsonValue, string, string>;
+  outputs: ColumnType<JsonValue, string, string>;
+  error: ColumnType<JsonValue | null, string | null, string | null>;
+  recovery: string | null;
+  attempt: number;
+  tokens: ColumnType<bigint, bigint | number | undefined, bigint | number>;
+  elapsed_ms: number;
+  started_at: ColumnType<Date, Date | string, Date | string>;
+  finished_at: ColumnType<Date, Date | string, Date | string>;
+  iteration_node_id: string | null;
+  iteration_index: number | null;
+}
+
+export interface NodesTable {
+  organization_id: string;
+  workspace_id: string;
+  workflow_id: string;
+  version: number;
+  ordinal: number;
+  node_id: string;
+  type: string;
+  type_version: number;
+  title: string | null;
+  config: ColumnType<JsonValue, string, string>;
+  position: ColumnType<JsonValue | null, string | null, string | null>;
+  error_strategy: ColumnType<string, string | undefined, string>;
+  retry: ColumnType<JsonValue | null, string | null, string | null>;
+  timeout_ms: number | null;
+  default_value: ColumnType<JsonValue | null, string | null, string | null>;
+}
+
+export interface OrganizationWebhooksTable {
+  organization_id: string;
+  url: string;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  secret_ciphertext: string;
+  secret_prefix: string;
+  created_at: ColumnType<Date, Date | string, Date | string>;
+  updated_at: ColumnType<Date, Date | string, Date | string>;
+}
+
 export interface OrganizationsTable {
   id: string;
   name: string;
@@ -43,6 +219,28 @@ export interface PasswordResetsTable {
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   expires_at: ColumnType<Date, Date | string, Date | string>;
   used_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface PaymentEventsTable {
+  id: string;
+  provider: string;
+  type: string;
+  outcome: string;
+  invoice_id: string | null;
+  payload: ColumnType<JsonValue, string, string>;
+  received_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+export interface QuotaWarningsTable {
+  id: string;
+  organization_id: string;
+  metric: string;
+  level: number;
+  value: ColumnType<bigint, bigint | number, bigint | number>;
+  quota_limit: ColumnType<bigint, bigint | number, bigint | number>;
+  period_start: ColumnType<Date, Date | string, Date | string>;
+  period_end: ColumnType<Date, Date | string, Date | string>;
+  crossed_at: ColumnType<Date, Date | string, Date | string>;
 }
 
 export interface RefreshTokensTable {
@@ -103,6 +301,9 @@ export interface SubscriptionsTable {
   metadata: ColumnType<JsonValue, string | undefined, string>;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  billing_anchor: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  ended_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  past_due_since: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
 export interface TeamInvitationsTable {
@@ -139,6 +340,43 @@ export interface TeamsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export interface UsageCountersTable {
+  organization_id: string;
+  resource_type: string;
+  period_start: ColumnType<Date, Date | string, Date | string>;
+  period_end: ColumnType<Date, Date | string, Date | string>;
+  used: ColumnType<bigint, bigint | number, bigint | number>;
+  updated_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+export interface UsageRecordsTable {
+  organization_id: string;
+  idempotency_key: string;
+  id: string;
+  workspace_id: string | null;
+  subscription_id: string | null;
+  resource_type: string;
+  quantity: ColumnType<bigint, bigint | number, bigint | number>;
+  unit: string;
+  cost_amount: ColumnType<bigint | null, bigint | number | null, bigint | number | null>;
+  cost_scale: number | null;
+  currency: string | null;
+  metadata: ColumnType<JsonValue, string | undefined, string>;
+  recorded_at: ColumnType<Date, Date | string, Date | string>;
+  period_start: ColumnType<Date, Date | string, Date | string>;
+  period_end: ColumnType<Date, Date | string, Date | string>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface UsageRollupsTable {
+  organization_id: string;
+  resource_type: string;
+  granularity: string;
+  bucket_start: ColumnType<Date, Date | string, Date | string>;
+  workspace_key: string;
+  quantity: ColumnType<bigint, bigint | number, bigint | number>;
+}
+
 export interface UsersTable {
   id: string;
   email: string;
@@ -146,6 +384,53 @@ export interface UsersTable {
   locale: ColumnType<string, string | undefined, string>;
   password_hash: string;
   password_changed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  organization_id: string;
+  event_type: string;
+  event_id: string;
+  attempt: number;
+  url: string;
+  status: string;
+  response_status: number | null;
+  error: string | null;
+  duration_ms: number;
+  next_attempt_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+export interface WorkflowSettingsTable {
+  organization_id: string;
+  workspace_id: string;
+  allow_private_network: ColumnType<boolean, boolean | undefined, boolean>;
+  updated_by: string | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface WorkflowVersionsTable {
+  organization_id: string;
+  workspace_id: string;
+  id: string;
+  workflow_id: string;
+  version: number;
+  note: ColumnType<string, string | undefined, string>;
+  published_by: string | null;
+  published_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface WorkflowsTable {
+  organization_id: string;
+  workspace_id: string;
+  id: string;
+  name: string;
+  description: ColumnType<string, string | undefined, string>;
+  latest_version: number | null;
+  archived_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_by: string | null;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
@@ -162,10 +447,23 @@ export interface WorkspacesTable {
 
 /** Every table of the migrated schema, for `Kysely<Database>`. */
 export interface Database {
+  api_keys: ApiKeysTable;
   audit_logs: AuditLogsTable;
   auth_throttle: AuthThrottleTable;
+  background_jobs: BackgroundJobsTable;
+  billing_accounts: BillingAccountsTable;
+  connections: ConnectionsTable;
+  execution_records: ExecutionRecordsTable;
+  invoice_lines: InvoiceLinesTable;
+  invoices: InvoicesTable;
+  job_schedules: JobSchedulesTable;
+  node_execution_results: NodeExecutionResultsTable;
+  nodes: NodesTable;
+  organization_webhooks: OrganizationWebhooksTable;
   organizations: OrganizationsTable;
   password_resets: PasswordResetsTable;
+  payment_events: PaymentEventsTable;
+  quota_warnings: QuotaWarningsTable;
   refresh_tokens: RefreshTokensTable;
   sessions: SessionsTable;
   subscription_plans: SubscriptionPlansTable;
@@ -173,6 +471,13 @@ export interface Database {
   team_invitations: TeamInvitationsTable;
   team_members: TeamMembersTable;
   teams: TeamsTable;
+  usage_counters: UsageCountersTable;
+  usage_records: UsageRecordsTable;
+  usage_rollups: UsageRollupsTable;
   users: UsersTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  workflow_settings: WorkflowSettingsTable;
+  workflow_versions: WorkflowVersionsTable;
+  workflows: WorkflowsTable;
   workspaces: WorkspacesTable;
 }

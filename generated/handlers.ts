@@ -2,6 +2,30 @@
 // Change the spec or a migration and run `pnpm gen`; `pnpm gen:check` fails when this file is stale.
 import type { OperationInput, OperationResult } from "./handler-types.ts";
 
+/** The operations of the spec's `API keys` interface. */
+export interface APIKeysHandlers<Ctx> {
+  /**
+   * Create a key. Its secret is in this answer only.
+   *
+   * `POST /api/v1/organizations/{organizationId}/api-keys`
+   */
+  createApiKey(input: OperationInput<"createApiKey">, ctx: Ctx): Promise<OperationResult<"createApiKey">>;
+
+  /**
+   * The organization's keys, newest first.
+   *
+   * `GET /api/v1/organizations/{organizationId}/api-keys`
+   */
+  listApiKeys(input: OperationInput<"listApiKeys">, ctx: Ctx): Promise<OperationResult<"listApiKeys">>;
+
+  /**
+   * Revoke a key: it stops working at once. Revoking twice answers `CONFLICT`.
+   *
+   * `POST /api/v1/organizations/{organizationId}/api-keys/{apiKeyId}/revoke`
+   */
+  revokeApiKey(input: OperationInput<"revokeApiKey">, ctx: Ctx): Promise<OperationResult<"revokeApiKey">>;
+}
+
 /** The operations of the spec's `Auth` interface. */
 export interface AuthHandlers<Ctx> {
   /**
@@ -74,6 +98,51 @@ export interface InvitationsHandlers<Ctx> {
   registerAndAcceptInvitation(input: OperationInput<"registerAndAcceptInvitation">, ctx: Ctx): Promise<OperationResult<"registerAndAcceptInvitation">>;
 }
 
+/** The operations of the spec's `Invoices` interface. */
+export interface InvoicesHandlers<Ctx> {
+  /**
+   * One invoice with its lines. Requires any role in the organization.
+   *
+   * `GET /api/v1/organizations/{organizationId}/invoices/{invoiceId}`
+   */
+  getInvoice(input: OperationInput<"getInvoice">, ctx: Ctx): Promise<OperationResult<"getInvoice">>;
+
+  /**
+   * The organization's invoices, newest first, with their lines. Requires any role in the organization.
+   *
+   * `GET /api/v1/organizations/{organizationId}/invoices`
+   */
+  listInvoices(input: OperationInput<"listInvoices">, ctx: Ctx): Promise<OperationResult<"listInvoices">>;
+
+  /**
+   * Record that an open (or uncollectible) invoice was paid by other means. `amount` must equal its
+   * total (422 `AMOUNT_MISMATCH`). Only when no payment provider is configured (409
+   * `PAYMENT_PROVIDER_MANAGED`); another status answers 409 `INVOICE_NOT_OPEN`. Requires admin in the
+   * root team.
+   *
+   * `POST /api/v1/organizations/{organizationId}/invoices/{invoiceId}/mark-paid`
+   */
+  markInvoicePaid(input: OperationInput<"markInvoicePaid">, ctx: Ctx): Promise<OperationResult<"markInvoicePaid">>;
+
+  /**
+   * Write off an open invoice: nothing more is collected and it no longer keeps the subscription past
+   * due. Only when no payment provider is configured (409 `PAYMENT_PROVIDER_MANAGED`); another status
+   * answers 409 `INVOICE_NOT_OPEN`. Requires admin in the root team.
+   *
+   * `POST /api/v1/organizations/{organizationId}/invoices/{invoiceId}/mark-uncollectible`
+   */
+  markInvoiceUncollectible(input: OperationInput<"markInvoiceUncollectible">, ctx: Ctx): Promise<OperationResult<"markInvoiceUncollectible">>;
+
+  /**
+   * Void an open (or uncollectible) invoice: nothing is owed. Only when no payment provider is
+   * configured (409 `PAYMENT_PROVIDER_MANAGED`); another status answers 409 `INVOICE_NOT_OPEN`.
+   * Requires admin in the root team.
+   *
+   * `POST /api/v1/organizations/{organizationId}/invoices/{invoiceId}/void`
+   */
+  voidInvoice(input: OperationInput<"voidInvoice">, ctx: Ctx): Promise<OperationResult<"voidInvoice">>;
+}
+
 /** The operations of the spec's `Organizations` interface. */
 export interface OrganizationsHandlers<Ctx> {
   /**
@@ -126,6 +195,20 @@ export interface OrganizationsHandlers<Ctx> {
   updateOrganization(input: OperationInput<"updateOrganization">, ctx: Ctx): Promise<OperationResult<"updateOrganization">>;
 }
 
+/** The operations of the spec's `Payment webhooks` interface. */
+export interface PaymentWebhooksHandlers<Ctx> {
+  /**
+   * Stripe's events. The signature is verified first (a bad or stale one answers 400
+   * `WEBHOOK_SIGNATURE_INVALID`; so does every delivery when Stripe is not configured); each event id
+   * is stored, so each event is processed exactly once. `payment_intent.succeeded` marks its invoice
+   * paid (and the subscription `active` when nothing else is overdue); `payment_intent.payment_failed`
+   * records the failure and makes the subscription `past_due`. Other types are recorded and ignored.
+   *
+   * `POST /api/v1/billing/webhooks/stripe`
+   */
+  receiveStripeWebhook(input: OperationInput<"receiveStripeWebhook">, ctx: Ctx): Promise<OperationResult<"receiveStripeWebhook">>;
+}
+
 /** The operations of the spec's `Plans` interface. */
 export interface PlansHandlers<Ctx> {
   /**
@@ -141,6 +224,74 @@ export interface PlansHandlers<Ctx> {
    * `GET /api/v1/billing/plans`
    */
   listPlans(input: OperationInput<"listPlans">, ctx: Ctx): Promise<OperationResult<"listPlans">>;
+}
+
+/** The operations of the spec's `Subscriptions` interface. */
+export interface SubscriptionsHandlers<Ctx> {
+  /**
+   * Cancel the subscription. `cancelImmediately`: it becomes `cancelled` now (nothing is refunded).
+   * Otherwise `cancelAt` is set to the period end and it stays live until then, when the period job
+   * makes it `expired`. A second cancel at period end answers 409 `CANCELLATION_PENDING`; no live
+   * subscription, 409 `SUBSCRIPTION_ENDED`. Requires admin in the root team.
+   *
+   * `POST /api/v1/organizations/{organizationId}/subscription/cancel`
+   */
+  cancelSubscription(input: OperationInput<"cancelSubscription">, ctx: Ctx): Promise<OperationResult<"cancelSubscription">>;
+
+  /**
+   * Move the subscription to another plan.
+   * 
+   * `immediate`: prorated to the second over the current period — a credit for the unused part of
+   * the old price (old price × unused seconds ÷ period seconds) and a charge for the remaining part
+   * of the new one (new price × remaining seconds ÷ period seconds), each rounded half-even to the
+   * minor unit once. Both are pending invoice lines, billed with the next invoice at the period end.
+   * When the billing cycle changes, the period restarts now: the old price's unused part is credited
+   * and the new period's full price is invoiced at once. During a trial the plan is swapped with no
+   * proration and the trial keeps its end.
+   * 
+   * `next_billing_cycle`: nothing changes now; the change is shown as `scheduledChange` and applied
+   * when the period rolls over.
+   * 
+   * Refused: an unknown target (404 `PLAN_NOT_FOUND`), an archived one (422 `PLAN_ARCHIVED`), the
+   * current plan (422 `SAME_PLAN`), a cycle that is not the target's (422 `BILLING_CYCLE_MISMATCH`),
+   * another currency (422 `CURRENCY_MISMATCH`), a plan whose count quotas are below current use
+   * (422 `QUOTA_BELOW_USAGE`, naming the quota), no live subscription (409 `SUBSCRIPTION_ENDED`) and
+   * a pending cancel (409 `CANCELLATION_PENDING`: resume first). Requires admin in the root team.
+   *
+   * `POST /api/v1/organizations/{organizationId}/subscription/change-plan`
+   */
+  changePlan(input: OperationInput<"changePlan">, ctx: Ctx): Promise<OperationResult<"changePlan">>;
+
+  /**
+   * Subscribe the organization to a plan. An organization has one live subscription: a new one starts
+   * on the free plan, and subscribing replaces the free subscription (it becomes `cancelled`); any
+   * other live subscription answers 409 `SUBSCRIPTION_EXISTS` (use `changePlan`). A plan with trial
+   * days starts `trialing` for that many days; otherwise the first period starts now and its invoice
+   * is written and collected at once. A paid plan without a trial needs a payment method when a
+   * payment provider is configured (422 `PAYMENT_METHOD_REQUIRED`). An unknown plan is 404
+   * `PLAN_NOT_FOUND`, an archived one 422 `PLAN_ARCHIVED`, a cycle that is not the plan's 422
+   * `BILLING_CYCLE_MISMATCH`; a plan whose count quotas are below current use 422
+   * `QUOTA_BELOW_USAGE`. Requires admin in the root team.
+   *
+   * `POST /api/v1/organizations/{organizationId}/subscription`
+   */
+  createSubscription(input: OperationInput<"createSubscription">, ctx: Ctx): Promise<OperationResult<"createSubscription">>;
+
+  /**
+   * The organization's live subscription, or its most recent one when none is live (after a cancel
+   * or an expiry). Requires any role in the organization.
+   *
+   * `GET /api/v1/organizations/{organizationId}/subscription`
+   */
+  getSubscription(input: OperationInput<"getSubscription">, ctx: Ctx): Promise<OperationResult<"getSubscription">>;
+
+  /**
+   * Undo a cancel at period end. Only while one is pending and the period has not ended; otherwise
+   * 409 `NOTHING_TO_RESUME`. Requires admin in the root team.
+   *
+   * `POST /api/v1/organizations/{organizationId}/subscription/resume`
+   */
+  resumeSubscription(input: OperationInput<"resumeSubscription">, ctx: Ctx): Promise<OperationResult<"resumeSubscription">>;
 }
 
 /** The operations of the spec's `Teams` interface. */
@@ -230,6 +381,187 @@ export interface TeamsHandlers<Ctx> {
   updateTeamMember(input: OperationInput<"updateTeamMember">, ctx: Ctx): Promise<OperationResult<"updateTeamMember">>;
 }
 
+/** The operations of the spec's `Usage` interface. */
+export interface UsageHandlers<Ctx> {
+  /**
+   * Quota warnings, newest first. Requires any role in the organization.
+   *
+   * `GET /api/v1/organizations/{organizationId}/usage/warnings`
+   */
+  getQuotaWarnings(input: OperationInput<"getQuotaWarnings">, ctx: Ctx): Promise<OperationResult<"getQuotaWarnings">>;
+
+  /**
+   * Usage of every quota of the plan in the current billing period. Requires any role in the organization.
+   *
+   * `GET /api/v1/organizations/{organizationId}/usage`
+   */
+  getUsage(input: OperationInput<"getUsage">, ctx: Ctx): Promise<OperationResult<"getUsage">>;
+
+  /**
+   * Usage of one metric over time, in UTC buckets, with every bucket of the range (empty ones as 0)
+   * and each bucket's share per workspace. Read from rollups kept as records arrive. A range longer
+   * than the granularity allows is a 400 naming `endDate`. Requires any role in the organization.
+   *
+   * `GET /api/v1/organizations/{organizationId}/usage/history`
+   */
+  getUsageHistory(input: OperationInput<"getUsageHistory">, ctx: Ctx): Promise<OperationResult<"getUsageHistory">>;
+
+  /**
+   * Record a batch of usage events, checking each against its quota in the same step: all are
+   * recorded or none. A batch that does not fit answers 429 `QUOTA_EXCEEDED` and records nothing.
+   * Retrying with the same idempotency keys records nothing twice and answers the same records.
+   * Requires an organization API key with the `usage:write` scope.
+   *
+   * `POST /api/v1/organizations/{organizationId}/usage/records`
+   */
+  recordUsage(input: OperationInput<"recordUsage">, ctx: Ctx): Promise<OperationResult<"recordUsage">>;
+}
+
+/** The operations of the spec's `Webhooks` interface. */
+export interface WebhooksHandlers<Ctx> {
+  /**
+   * Remove the webhook; pending deliveries are dropped.
+   *
+   * `DELETE /api/v1/organizations/{organizationId}/webhook`
+   */
+  deleteWebhook(input: OperationInput<"deleteWebhook">, ctx: Ctx): Promise<OperationResult<"deleteWebhook">>;
+
+  /**
+   * The webhook, or `null` when none is set.
+   *
+   * `GET /api/v1/organizations/{organizationId}/webhook`
+   */
+  getWebhook(input: OperationInput<"getWebhook">, ctx: Ctx): Promise<OperationResult<"getWebhook">>;
+
+  /**
+   * Delivery attempts, newest first.
+   *
+   * `GET /api/v1/organizations/{organizationId}/webhook/deliveries`
+   */
+  listWebhookDeliveries(input: OperationInput<"listWebhookDeliveries">, ctx: Ctx): Promise<OperationResult<"listWebhookDeliveries">>;
+
+  /**
+   * Set the webhook's URL. The first time, and with `rotateSecret`, a new signing secret is made and shown in this answer only.
+   *
+   * `PUT /api/v1/organizations/{organizationId}/webhook`
+   */
+  setWebhook(input: OperationInput<"setWebhook">, ctx: Ctx): Promise<OperationResult<"setWebhook">>;
+}
+
+/** The operations of the spec's `WorkflowRuns` interface. */
+export interface WorkflowRunsHandlers<Ctx> {
+  /**
+   * One run with its inputs, outputs and each node's result, readable while it runs. Requires `member`.
+   *
+   * `GET /api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs/{runId}`
+   */
+  getWorkflowRun(input: OperationInput<"getWorkflowRun">, ctx: Ctx): Promise<OperationResult<"getWorkflowRun">>;
+
+  /**
+   * The workflow's runs, newest first, optionally by status. Requires `member`.
+   *
+   * `GET /api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs`
+   */
+  listWorkflowRuns(input: OperationInput<"listWorkflowRuns">, ctx: Ctx): Promise<OperationResult<"listWorkflowRuns">>;
+
+  /**
+   * Run a published version (the latest unless `version` names one) with `inputs`. `blocking`
+   * answers the finished run as JSON; `streaming` answers Server-Sent Events while it goes (see
+   * `RunEventStream`). Every node's result is recorded as it finishes. A workflow never published
+   * answers 409 `WORKFLOW_NOT_PUBLISHED`. Metered: one `workflow_execution` per run. Requires `editor`.
+   *
+   * `POST /api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs`
+   */
+  runWorkflow(input: OperationInput<"runWorkflow">, ctx: Ctx): Promise<OperationResult<"runWorkflow">>;
+
+  /**
+   * Stop a running run: its running nodes are aborted and it ends `stopped`. Answers the stopped run
+   * (a run executing on another server is told to stop and ends within about 10 seconds). A run
+   * that has finished answers 409 `RUN_NOT_RUNNING`. Requires `editor`.
+   *
+   * `POST /api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs/{runId}/stop`
+   */
+  stopWorkflowRun(input: OperationInput<"stopWorkflowRun">, ctx: Ctx): Promise<OperationResult<"stopWorkflowRun">>;
+}
+
+/** The operations of the spec's `WorkflowSettings` interface. */
+export interface WorkflowSettingsHandlers<Ctx> {
+  /**
+   * The workspace's workflow settings. Requires `member`.
+   *
+   * `GET /api/v1/workspaces/{workspaceId}/workflow-settings`
+   */
+  getWorkflowSettings(input: OperationInput<"getWorkflowSettings">, ctx: Ctx): Promise<OperationResult<"getWorkflowSettings">>;
+
+  /**
+   * Change the workspace's workflow settings. Requires `admin`: it opens the workspace's network to its workflows.
+   *
+   * `PATCH /api/v1/workspaces/{workspaceId}/workflow-settings`
+   */
+  updateWorkflowSettings(input: OperationInput<"updateWorkflowSettings">, ctx: Ctx): Promise<OperationResult<"updateWorkflowSettings">>;
+}
+
+/** The operations of the spec's `Workflows` interface. */
+export interface WorkflowsHandlers<Ctx> {
+  /**
+   * Archive the workflow: it can no longer be changed, published or run, and stops counting against the quota. Requires `editor`.
+   *
+   * `POST /api/v1/workspaces/{workspaceId}/workflows/{workflowId}/archive`
+   */
+  archiveWorkflow(input: OperationInput<"archiveWorkflow">, ctx: Ctx): Promise<OperationResult<"archiveWorkflow">>;
+
+  /**
+   * Create a workflow with a draft graph, validated (422 naming the node when invalid). Counts
+   * against the `workflows` quota of the organization's plan (429 `QUOTA_EXCEEDED`). Requires `editor`.
+   *
+   * `POST /api/v1/workspaces/{workspaceId}/workflows`
+   */
+  createWorkflow(input: OperationInput<"createWorkflow">, ctx: Ctx): Promise<OperationResult<"createWorkflow">>;
+
+  /**
+   * One workflow with its draft graph. Requires `member`.
+   *
+   * `GET /api/v1/workspaces/{workspaceId}/workflows/{workflowId}`
+   */
+  getWorkflow(input: OperationInput<"getWorkflow">, ctx: Ctx): Promise<OperationResult<"getWorkflow">>;
+
+  /**
+   * One published version with its graph. Requires `member`.
+   *
+   * `GET /api/v1/workspaces/{workspaceId}/workflows/{workflowId}/versions/{versionId}`
+   */
+  getWorkflowVersion(input: OperationInput<"getWorkflowVersion">, ctx: Ctx): Promise<OperationResult<"getWorkflowVersion">>;
+
+  /**
+   * The workspace's workflows, oldest first. Requires `member`.
+   *
+   * `GET /api/v1/workspaces/{workspaceId}/workflows`
+   */
+  listWorkflows(input: OperationInput<"listWorkflows">, ctx: Ctx): Promise<OperationResult<"listWorkflows">>;
+
+  /**
+   * The workflow's published versions, newest first. Requires `member`.
+   *
+   * `GET /api/v1/workspaces/{workspaceId}/workflows/{workflowId}/versions`
+   */
+  listWorkflowVersions(input: OperationInput<"listWorkflowVersions">, ctx: Ctx): Promise<OperationResult<"listWorkflowVersions">>;
+
+  /**
+   * Publish the draft as the next version (1, 2, …), immutable from then on, with a note. The draft
+   * is validated again (422 naming the node). Requires `editor`.
+   *
+   * `POST /api/v1/workspaces/{workspaceId}/workflows/{workflowId}/publish`
+   */
+  publishWorkflow(input: OperationInput<"publishWorkflow">, ctx: Ctx): Promise<OperationResult<"publishWorkflow">>;
+
+  /**
+   * Rename the workflow or replace its draft graph, validated (422 naming the node). Requires `editor`.
+   *
+   * `PATCH /api/v1/workspaces/{workspaceId}/workflows/{workflowId}`
+   */
+  updateWorkflow(input: OperationInput<"updateWorkflow">, ctx: Ctx): Promise<OperationResult<"updateWorkflow">>;
+}
+
 /** The operations of the spec's `Workspaces` interface. */
 export interface WorkspacesHandlers<Ctx> {
   /**
@@ -256,15 +588,29 @@ export interface WorkspacesHandlers<Ctx> {
 
 /** Every operation of the contract: the server must implement exactly these. */
 export interface Handlers<Ctx>
-  extends AuthHandlers<Ctx>,
+  extends APIKeysHandlers<Ctx>,
+    AuthHandlers<Ctx>,
     InvitationsHandlers<Ctx>,
+    InvoicesHandlers<Ctx>,
     OrganizationsHandlers<Ctx>,
+    PaymentWebhooksHandlers<Ctx>,
     PlansHandlers<Ctx>,
+    SubscriptionsHandlers<Ctx>,
     TeamsHandlers<Ctx>,
+    UsageHandlers<Ctx>,
+    WebhooksHandlers<Ctx>,
+    WorkflowRunsHandlers<Ctx>,
+    WorkflowSettingsHandlers<Ctx>,
+    WorkflowsHandlers<Ctx>,
     WorkspacesHandlers<Ctx> {}
 
 /** The handler groups, by the name of their spec interface. */
 export const handlerGroups = {
+  "API keys": [
+    "createApiKey",
+    "listApiKeys",
+    "revokeApiKey"
+  ],
   "Auth": [
     "confirmPasswordReset",
     "getMe",
@@ -278,6 +624,13 @@ export const handlerGroups = {
     "acceptInvitation",
     "registerAndAcceptInvitation"
   ],
+  "Invoices": [
+    "getInvoice",
+    "listInvoices",
+    "markInvoicePaid",
+    "markInvoiceUncollectible",
+    "voidInvoice"
+  ],
   "Organizations": [
     "createOrganization",
     "createTeam",
@@ -287,9 +640,19 @@ export const handlerGroups = {
     "listTeams",
     "updateOrganization"
   ],
+  "Payment webhooks": [
+    "receiveStripeWebhook"
+  ],
   "Plans": [
     "getPlan",
     "listPlans"
+  ],
+  "Subscriptions": [
+    "cancelSubscription",
+    "changePlan",
+    "createSubscription",
+    "getSubscription",
+    "resumeSubscription"
   ],
   "Teams": [
     "archiveTeam",
@@ -304,6 +667,38 @@ export const handlerGroups = {
     "transferTeamOwnership",
     "updateTeam",
     "updateTeamMember"
+  ],
+  "Usage": [
+    "getQuotaWarnings",
+    "getUsage",
+    "getUsageHistory",
+    "recordUsage"
+  ],
+  "Webhooks": [
+    "deleteWebhook",
+    "getWebhook",
+    "listWebhookDeliveries",
+    "setWebhook"
+  ],
+  "WorkflowRuns": [
+    "getWorkflowRun",
+    "listWorkflowRuns",
+    "runWorkflow",
+    "stopWorkflowRun"
+  ],
+  "WorkflowSettings": [
+    "getWorkflowSettings",
+    "updateWorkflowSettings"
+  ],
+  "Workflows": [
+    "archiveWorkflow",
+    "createWorkflow",
+    "getWorkflow",
+    "getWorkflowVersion",
+    "listWorkflows",
+    "listWorkflowVersions",
+    "publishWorkflow",
+    "updateWorkflow"
   ],
   "Workspaces": [
     "archiveWorkspace",

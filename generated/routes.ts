@@ -242,6 +242,130 @@ export const routes = [
     }
   },
   {
+    "operationId": "archiveWorkflow",
+    "group": "Workflows",
+    "method": "post",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/archive",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.Workflow"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "archiveWorkspace",
     "group": "Workspaces",
     "method": "post",
@@ -363,6 +487,270 @@ export const routes = [
     }
   },
   {
+    "operationId": "cancelSubscription",
+    "group": "Subscriptions",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/subscription/cancel",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Billing.CancelSubscriptionRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.OrganizationSubscription"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "changePlan",
+    "group": "Subscriptions",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/subscription/change-plan",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Billing.ChangePlanRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.ChangePlanResult"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "503": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "confirmPasswordReset",
     "group": "Auth",
     "method": "post",
@@ -430,6 +818,126 @@ export const routes = [
         "headers": {}
       },
       "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "createApiKey",
+    "group": "API keys",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/api-keys",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Metering.CreateApiKeyRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Metering.CreatedApiKey"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
         "schema": {
           "$ref": "#/components/schemas/Common.ErrorBody"
         },
@@ -683,6 +1191,144 @@ export const routes = [
     }
   },
   {
+    "operationId": "createSubscription",
+    "group": "Subscriptions",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/subscription",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Billing.CreateSubscriptionRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.OrganizationSubscription"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "503": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "createTeam",
     "group": "Organizations",
     "method": "post",
@@ -809,6 +1455,167 @@ export const routes = [
     }
   },
   {
+    "operationId": "createWorkflow",
+    "group": "Workflows",
+    "method": "post",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Workflow.CreateWorkflowRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.Workflow"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Workflow.WorkflowErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "anyOf": [
+            {
+              "$ref": "#/components/schemas/Common.ErrorBody"
+            },
+            {
+              "$ref": "#/components/schemas/Common.ErrorBody"
+            }
+          ]
+        },
+        "headers": {
+          "X-Quota-Metric": {
+            "required": false,
+            "description": "The quota that is used up, e.g. `api_calls_per_month`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Limit": {
+            "required": false,
+            "description": "Its limit.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Used": {
+            "required": false,
+            "description": "How much of it is used.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Reset": {
+            "required": false,
+            "description": "When it resets (RFC 3339); absent for count quotas.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "createWorkspace",
     "group": "Teams",
     "method": "post",
@@ -912,6 +1719,239 @@ export const routes = [
         "headers": {}
       },
       "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "deleteWebhook",
+    "group": "Webhooks",
+    "method": "delete",
+    "path": "/api/v1/organizations/{organizationId}/webhook",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Metering.Webhook"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getInvoice",
+    "group": "Invoices",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/invoices/{invoiceId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "invoiceId",
+        "in": "path",
+        "required": true,
+        "description": "The invoice's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.Invoice"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
         "schema": {
           "$ref": "#/components/schemas/Common.ErrorBody"
         },
@@ -1244,6 +2284,293 @@ export const routes = [
     }
   },
   {
+    "operationId": "getQuotaWarnings",
+    "group": "Usage",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/usage/warnings",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "metric",
+        "in": "query",
+        "required": false,
+        "description": "Only warnings of this quota.",
+        "schema": {
+          "$ref": "#/components/schemas/Metering.UsageMetricKey"
+        },
+        "explode": false
+      },
+      {
+        "name": "currentPeriodOnly",
+        "in": "query",
+        "required": false,
+        "description": "Only the warnings of the current billing period.",
+        "schema": {
+          "type": "boolean",
+          "default": false
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Metering.QuotaWarning"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getSubscription",
+    "group": "Subscriptions",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/subscription",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.OrganizationSubscription"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "getTeam",
     "group": "Teams",
     "method": "get",
@@ -1295,6 +2622,874 @@ export const routes = [
               "allOf": [
                 {
                   "$ref": "#/components/schemas/Tenant.Team"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getUsage",
+    "group": "Usage",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/usage",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Metering.OrganizationUsage"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getUsageHistory",
+    "group": "Usage",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/usage/history",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "metricType",
+        "in": "query",
+        "required": true,
+        "description": "The metric to chart.",
+        "schema": {
+          "$ref": "#/components/schemas/Metering.MetricType"
+        },
+        "explode": false
+      },
+      {
+        "name": "startDate",
+        "in": "query",
+        "required": false,
+        "description": "The first instant of the range (inclusive), rounded down to its bucket. Defaults to the start of the current billing period.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Timestamp"
+        },
+        "explode": false
+      },
+      {
+        "name": "endDate",
+        "in": "query",
+        "required": false,
+        "description": "The end of the range (exclusive), rounded up to the end of its bucket. Defaults to now.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Timestamp"
+        },
+        "explode": false
+      },
+      {
+        "name": "granularity",
+        "in": "query",
+        "required": false,
+        "description": "The bucket width.",
+        "schema": {
+          "$ref": "#/components/schemas/Metering.Granularity",
+          "default": "day"
+        },
+        "explode": false
+      },
+      {
+        "name": "workspaceId",
+        "in": "query",
+        "required": false,
+        "description": "Only usage recorded against this workspace.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Metering.UsageHistory"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getWebhook",
+    "group": "Webhooks",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/webhook",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "anyOf": [
+                {
+                  "$ref": "#/components/schemas/Metering.Webhook"
+                },
+                {
+                  "type": "null"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getWorkflow",
+    "group": "Workflows",
+    "method": "get",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.Workflow"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getWorkflowRun",
+    "group": "WorkflowRuns",
+    "method": "get",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs/{runId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "runId",
+        "in": "path",
+        "required": true,
+        "description": "The run's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.WorkflowRun"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getWorkflowSettings",
+    "group": "WorkflowSettings",
+    "method": "get",
+    "path": "/api/v1/workspaces/{workspaceId}/workflow-settings",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.WorkflowSettings"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "getWorkflowVersion",
+    "group": "Workflows",
+    "method": "get",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/versions/{versionId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "versionId",
+        "in": "path",
+        "required": true,
+        "description": "The version's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.WorkflowVersion"
                 }
               ],
               "description": "The payload."
@@ -1427,6 +3622,180 @@ export const routes = [
         "headers": {}
       },
       "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listApiKeys",
+    "group": "API keys",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/api-keys",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "includeRevoked",
+        "in": "query",
+        "required": false,
+        "description": "Also list revoked keys.",
+        "schema": {
+          "type": "boolean",
+          "default": false
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Metering.ApiKey"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
         "schema": {
           "$ref": "#/components/schemas/Common.ErrorBody"
         },
@@ -1826,6 +4195,173 @@ export const routes = [
         "headers": {}
       },
       "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listInvoices",
+    "group": "Invoices",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/invoices",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "status",
+        "in": "query",
+        "required": false,
+        "description": "Only invoices in this status.",
+        "schema": {
+          "$ref": "#/components/schemas/Billing.InvoiceStatus"
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Billing.Invoice"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
         "schema": {
           "$ref": "#/components/schemas/Common.ErrorBody"
         },
@@ -2473,6 +5009,679 @@ export const routes = [
     }
   },
   {
+    "operationId": "listWebhookDeliveries",
+    "group": "Webhooks",
+    "method": "get",
+    "path": "/api/v1/organizations/{organizationId}/webhook/deliveries",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Metering.WebhookDelivery"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listWorkflowRuns",
+    "group": "WorkflowRuns",
+    "method": "get",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "status",
+        "in": "query",
+        "required": false,
+        "description": "Only runs in this state.",
+        "schema": {
+          "$ref": "#/components/schemas/Workflow.RunStatus"
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Workflow.WorkflowRunSummary"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listWorkflows",
+    "group": "Workflows",
+    "method": "get",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "includeArchived",
+        "in": "query",
+        "required": false,
+        "description": "Also list archived workflows.",
+        "schema": {
+          "type": "boolean",
+          "default": false
+        },
+        "explode": false
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Workflow.WorkflowSummary"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "listWorkflowVersions",
+    "group": "Workflows",
+    "method": "get",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/versions",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The `nextCursor` of the previous page; omit it for the first page.",
+        "schema": {
+          "type": "string",
+          "maxLength": 512
+        },
+        "explode": false
+      },
+      {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "How many items to return, 1 to 100.",
+        "schema": {
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 100,
+          "default": 20
+        },
+        "explode": false
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "type": "object",
+              "required": [
+                "items",
+                "nextCursor"
+              ],
+              "properties": {
+                "items": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Workflow.WorkflowVersionSummary"
+                  },
+                  "description": "The items of this page, in the list's documented order."
+                },
+                "nextCursor": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "null"
+                    }
+                  ],
+                  "description": "The cursor of the next page, or `null` on the last page."
+                }
+              },
+              "unevaluatedProperties": {
+                "not": {}
+              },
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "listWorkspaces",
     "group": "Teams",
     "method": "get",
@@ -2816,6 +6025,656 @@ export const routes = [
           "$ref": "#/components/schemas/Common.ErrorBody"
         },
         "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "markInvoicePaid",
+    "group": "Invoices",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/invoices/{invoiceId}/mark-paid",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "invoiceId",
+        "in": "path",
+        "required": true,
+        "description": "The invoice's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Billing.MarkInvoicePaidRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.Invoice"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "markInvoiceUncollectible",
+    "group": "Invoices",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/invoices/{invoiceId}/mark-uncollectible",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "invoiceId",
+        "in": "path",
+        "required": true,
+        "description": "The invoice's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.Invoice"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "publishWorkflow",
+    "group": "Workflows",
+    "method": "post",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/publish",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Workflow.PublishWorkflowRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.WorkflowVersion"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Workflow.WorkflowErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "receiveStripeWebhook",
+    "group": "Payment webhooks",
+    "method": "post",
+    "path": "/api/v1/billing/webhooks/stripe",
+    "surface": "console",
+    "security": [
+      "StripeSignature"
+    ],
+    "metered": null,
+    "parameters": [],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Billing.StripeEvent"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.WebhookReceipt"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "recordUsage",
+    "group": "Usage",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/usage/records",
+    "surface": "console",
+    "security": [
+      "OrganizationApiKey"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Metering.RecordUsageRequest"
+      }
+    },
+    "responses": {
+      "201": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Metering.RecordUsageResult"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "anyOf": [
+            {
+              "$ref": "#/components/schemas/Common.ErrorBody"
+            },
+            {
+              "$ref": "#/components/schemas/Common.ErrorBody"
+            }
+          ]
+        },
+        "headers": {
+          "X-Quota-Metric": {
+            "required": false,
+            "description": "The quota that is used up, e.g. `api_calls_per_month`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Limit": {
+            "required": false,
+            "description": "Its limit.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Used": {
+            "required": false,
+            "description": "How much of it is used.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Reset": {
+            "required": false,
+            "description": "When it resets (RFC 3339); absent for count quotas.",
+            "schema": {
+              "type": "string"
+            }
+          },
           "Retry-After": {
             "required": false,
             "description": "Seconds until a retry can succeed, when that time is known.",
@@ -3349,6 +7208,257 @@ export const routes = [
     }
   },
   {
+    "operationId": "resumeSubscription",
+    "group": "Subscriptions",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/subscription/resume",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.OrganizationSubscription"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "revokeApiKey",
+    "group": "API keys",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/api-keys/{apiKeyId}/revoke",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "apiKeyId",
+        "in": "path",
+        "required": true,
+        "description": "The key's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Metering.ApiKey"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "revokeInvitation",
     "group": "Teams",
     "method": "post",
@@ -3409,6 +7519,441 @@ export const routes = [
               "allOf": [
                 {
                   "$ref": "#/components/schemas/Tenant.Invitation"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "runWorkflow",
+    "group": "WorkflowRuns",
+    "method": "post",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": "workflow_execution",
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Workflow.RunWorkflowRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.WorkflowRun"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Workflow.WorkflowErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "anyOf": [
+            {
+              "$ref": "#/components/schemas/Common.ErrorBody"
+            },
+            {
+              "$ref": "#/components/schemas/Common.ErrorBody"
+            }
+          ]
+        },
+        "headers": {
+          "X-Quota-Metric": {
+            "required": false,
+            "description": "The quota that is used up, e.g. `api_calls_per_month`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Limit": {
+            "required": false,
+            "description": "Its limit.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Used": {
+            "required": false,
+            "description": "How much of it is used.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Reset": {
+            "required": false,
+            "description": "When it resets (RFC 3339); absent for count quotas.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "setWebhook",
+    "group": "Webhooks",
+    "method": "put",
+    "path": "/api/v1/organizations/{organizationId}/webhook",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Metering.SetWebhookRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Metering.WebhookWithSecret"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "stopWorkflowRun",
+    "group": "WorkflowRuns",
+    "method": "post",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}/runs/{runId}/stop",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "runId",
+        "in": "path",
+        "required": true,
+        "description": "The run's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.WorkflowRun"
                 }
               ],
               "description": "The payload."
@@ -3985,6 +8530,261 @@ export const routes = [
     }
   },
   {
+    "operationId": "updateWorkflow",
+    "group": "Workflows",
+    "method": "patch",
+    "path": "/api/v1/workspaces/{workspaceId}/workflows/{workflowId}",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "workflowId",
+        "in": "path",
+        "required": true,
+        "description": "The workflow's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Workflow.UpdateWorkflowRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.Workflow"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Workflow.WorkflowErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "updateWorkflowSettings",
+    "group": "WorkflowSettings",
+    "method": "patch",
+    "path": "/api/v1/workspaces/{workspaceId}/workflow-settings",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "workspaceId",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": {
+      "required": true,
+      "schema": {
+        "$ref": "#/components/schemas/Workflow.UpdateWorkflowSettingsRequest"
+      }
+    },
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Workflow.WorkflowSettings"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
     "operationId": "updateWorkspace",
     "group": "Workspaces",
     "method": "patch",
@@ -4088,6 +8888,136 @@ export const routes = [
         "headers": {}
       },
       "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "429": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {
+          "Retry-After": {
+            "required": false,
+            "description": "Seconds until a retry can succeed, when that time is known.",
+            "schema": {
+              "type": "integer",
+              "format": "int32"
+            }
+          }
+        }
+      },
+      "500": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      }
+    }
+  },
+  {
+    "operationId": "voidInvoice",
+    "group": "Invoices",
+    "method": "post",
+    "path": "/api/v1/organizations/{organizationId}/invoices/{invoiceId}/void",
+    "surface": "console",
+    "security": [
+      "ConsoleToken"
+    ],
+    "metered": null,
+    "parameters": [
+      {
+        "name": "organizationId",
+        "in": "path",
+        "required": true,
+        "description": "The organization's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "invoiceId",
+        "in": "path",
+        "required": true,
+        "description": "The invoice's id.",
+        "schema": {
+          "$ref": "#/components/schemas/Common.Id"
+        }
+      }
+    ],
+    "requestBody": null,
+    "responses": {
+      "200": {
+        "schema": {
+          "type": "object",
+          "required": [
+            "code",
+            "message",
+            "data",
+            "requestId"
+          ],
+          "properties": {
+            "code": {
+              "type": "string",
+              "enum": [
+                "OK"
+              ],
+              "description": "`OK` on success; otherwise one of the closed list of error codes."
+            },
+            "message": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Common.Message"
+                }
+              ],
+              "description": "What happened, in every locale the API speaks."
+            },
+            "data": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/Billing.Invoice"
+                }
+              ],
+              "description": "The payload."
+            },
+            "requestId": {
+              "type": "string",
+              "description": "The id of this request, also sent as the `X-Request-Id` header and written to the server log."
+            }
+          },
+          "unevaluatedProperties": {
+            "not": {}
+          },
+          "description": "The console API's response envelope (seed 003's `ApiResponse<T>`). Every console answer, success or error, has this shape."
+        },
+        "headers": {}
+      },
+      "400": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
+      "401": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "403": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "404": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ErrorBody"
+        },
+        "headers": {}
+      },
+      "409": {
         "schema": {
           "$ref": "#/components/schemas/Common.ErrorBody"
         },

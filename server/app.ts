@@ -15,6 +15,17 @@ import { createAuthService } from "./auth/service.ts";
 import { startOnFreePlan } from "./billing/current-plan.ts";
 import { createPlansHandlers } from "./billing/handlers.ts";
 import { createPlanService } from "./billing/plan-service.ts";
+import { DEFAULT_BILLING_POLICY, type BillingPolicy } from "./billing/billing-context.ts";
+import { createInvoicesHandlers, createPaymentWebhooksHandlers, createSubscriptionsHandlers } from "./billing/billing-handlers.ts";
+import { createBillingServices } from "./billing/billing-services.ts";
+import { createManualProvider } from "./payments/manual-provider.ts";
+import type { PaymentProvider } from "./payments/provider.ts";
+import { stripeSignatureAuthenticator } from "./payments/stripe-signature.ts";
+import { organizationApiKeyAuthenticator } from "./api-keys/authenticate.ts";
+import { createApiKeysHandlers } from "./api-keys/handlers.ts";
+import { createApiKeyService } from "./api-keys/service.ts";
+import { createUsageHandlers, createWebhooksHandlers } from "./metering/handlers.ts";
+import { createMeteringServices } from "./metering/services.ts";
 import { bindRoutes, type Authenticator } from "./http/bind-routes.ts";
 import type { AppEnv, RequestContext } from "./http/context.ts";
 import { mountDocs } from "./http/docs.ts";
@@ -35,6 +46,7 @@ import { createMemberService } from "./tenancy/member-service.ts";
 import { createOrganizationService } from "./tenancy/organization-service.ts";
 import { createScopeResolver } from "./tenancy/scope.ts";
 import { createWorkspaceService } from "./tenancy/workspace-service.ts";
+import { countLiveWorkflows, createWorkflowHandlers, createWorkflowServices } from "./workflows/index.ts";
 
 /** What the app is built from. Everything with an effect is passed in, so tests build the real app over a test database. */
 export interface AppDeps {
@@ -48,21 +60,50 @@ export interface AppDeps {
   publicUrl?: string;
   /** The clock; tests move it. */
   now?: () => Date;
+  /** Billing's payment provider (default: `manual`) and policy (default: `DEFAULT_BILLING_POLICY`). */
+  billing?: { payments?: PaymentProvider; policy?: BillingPolicy };
 }
 
+/** The dependencies with their defaults filled in; billing's stay optional. */
+type ServiceDeps = Required<Omit<AppDeps, "billing">> & Pick<AppDeps, "billing">;
+
 /** The services of every module, built once per app over its dependencies. */
-export function createServices(deps: Required<AppDeps>) {
+export function createServices(deps: ServiceDeps) {
   const { db, now } = deps;
+  const billing = createBillingServices(
+    {
+      db,
+      now,
+      payments: deps.billing?.payments ?? createManualProvider(),
+      policy: deps.billing?.policy ?? DEFAULT_BILLING_POLICY,
+    },
+    deps.logger,
+  );
   const tokens = createAccessTokens(deps.authSecret, now);
   const auth = createAuthService({ db, tokens, mailer: deps.mailer, now, publicUrl: deps.publicUrl });
+  const metering = createMeteringServices({ db, now, authSecret: deps.authSecret, liveCounts: { workflows: countLiveWorkflows } });
+  const apiKeys = createApiKeyService({ db, now });
   const tenancy: TenancyServices = {
     organizations: createOrganizationService(db, now, [startOnFreePlan(now)]),
     members: createMemberService(db),
-    invitations: createInvitationService({ db, now, mailer: deps.mailer, auth, publicUrl: deps.publicUrl }),
+    invitations: createInvitationService({
+      db,
+      now,
+      mailer: deps.mailer,
+      auth,
+      publicUrl: deps.publicUrl,
+      onMemberJoining: [(trx, organizationId) => metering.counts.assertCountQuota(trx, organizationId, "team_members", 1)],
+    }),
     workspaces: createWorkspaceService(db, now),
     audit: createAuditService(db),
   };
-  return { tokens, auth, tenancy, plans: createPlanService(db) };
+  const workflows = createWorkflowServices({
+    db,
+    now,
+    log: deps.logger,
+    assertWorkflowQuota: (trx, organizationId) => metering.counts.assertCountQuota(trx, organizationId, "workflows", 1),
+  });
+  return { tokens, auth, tenancy, plans: createPlanService(db), workflows, billing, metering, apiKeys };
 }
 
 /** Every handler group, built over the services. Adding a group to the spec fails the typecheck here until it is implemented. */
@@ -74,6 +115,13 @@ export function createHandlers(services: ReturnType<typeof createServices>): Han
     ...createTeamsHandlers(services.tenancy),
     ...createWorkspacesHandlers(services.tenancy),
     ...createInvitationsHandlers(services.tenancy),
+    ...createWorkflowHandlers(services.workflows),
+    ...createSubscriptionsHandlers(services.billing),
+    ...createInvoicesHandlers(services.billing),
+    ...createPaymentWebhooksHandlers(services.billing),
+    ...createUsageHandlers(services.metering),
+    ...createWebhooksHandlers(services.metering),
+    ...createApiKeysHandlers(services.apiKeys),
   };
 }
 
@@ -88,7 +136,7 @@ export function createHandlers(services: ReturnType<typeof createServices>): Han
  */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (deps.authSecret.length < 32) throw new Error("authSecret must be at least 32 characters");
-  const full: Required<AppDeps> = { now: () => new Date(), publicUrl: "http://localhost:3000", ...deps };
+  const full: ServiceDeps = { now: () => new Date(), publicUrl: "http://localhost:3000", ...deps };
   const services = createServices(full);
   const contract = loadContract();
   const app = new Hono<AppEnv>();
@@ -111,7 +159,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound(onNotFound);
 
   mountDocs(app, contract);
-  const authenticators: Record<string, Authenticator> = { ConsoleToken: consoleTokenAuthenticator(full.db, services.tokens) };
+  const authenticators: Record<string, Authenticator> = {
+    ConsoleToken: consoleTokenAuthenticator(full.db, services.tokens),
+    StripeSignature: stripeSignatureAuthenticator(services.billing.context.payments, full.now),
+    OrganizationApiKey: organizationApiKeyAuthenticator(services.apiKeys, consoleTokenAuthenticator(full.db, services.tokens)),
+  };
   bindRoutes(app, {
     routes,
     handlers: createHandlers(services),
@@ -121,6 +173,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       body: new SchemaCompiler(contract.document, "body"),
     },
     authenticators,
+    meter: services.metering.meterRoute,
   });
   return app;
 }

@@ -25,6 +25,16 @@ const Config = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a shutdown waits for requests in flight before it gives up, in milliseconds. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Stripe's secret API key; unset, the `manual` payment provider is used (admins mark invoices paid). */
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  /** The signing secret of Stripe's webhook endpoint (`whsec_…`); required with `STRIPE_SECRET_KEY`. */
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** Days a subscription stays past due before it is suspended. */
+  BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(7),
+  /** Days after it is finalized that a sent invoice (no payment provider) is due. */
+  INVOICE_DUE_DAYS: z.coerce.number().int().min(0).max(365).default(14),
+  /** How often the billing period job runs, in milliseconds. */
+  BILLING_JOB_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
 /** The server's configuration, read from the environment. */
@@ -37,7 +47,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     DATABASE_URL: env.DATABASE_URL || undefined,
     AUTH_SECRET: env.AUTH_SECRET || undefined,
     PUBLIC_URL: env.PUBLIC_URL || undefined,
+    STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY || undefined,
+    STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || undefined,
   });
+  if (parsed.success && Boolean(parsed.data.STRIPE_SECRET_KEY) !== Boolean(parsed.data.STRIPE_WEBHOOK_SECRET)) {
+    throw new Error("invalid configuration:\n  STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET: set both, or neither");
+  }
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
   throw new Error(`invalid configuration:\n${problems}`);

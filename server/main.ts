@@ -6,6 +6,11 @@ import { loadConfig, resolveAuthSecret } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { seedDemoData } from "./seed.ts";
+import { createBackgroundJobs } from "./metering/background.ts";
+import { periodJobSchedule } from "./jobs/billing-jobs.ts";
+import { createScheduler } from "./jobs/scheduler.ts";
+import { paymentProviderFromConfig } from "./payments/from-config.ts";
+import { startRunRecovery } from "./workflows/index.ts";
 
 const started = performance.now();
 const config = loadConfig(process.env);
@@ -22,7 +27,18 @@ const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
 const mailer = createOutboxMailer(config.OUTBOX_DIR, logger);
 const deps = { db: database.db, logger, authSecret: authSecret.secret, mailer, publicUrl };
 await seedDemoData(deps, logger);
-const app = createApp(deps);
+// Before listening: on the embedded database every run still `running` belonged to a process that is gone.
+await startRunRecovery(database.db, { soleServer: database.kind === "pglite", log: logger }).first;
+const payments = paymentProviderFromConfig(config);
+logger.info(payments.notice);
+const billing = { payments: payments.provider, policy: { graceDays: config.BILLING_GRACE_DAYS, invoiceDueDays: config.INVOICE_DUE_DAYS } };
+const app = createApp({ ...deps, billing });
+const clock = () => new Date();
+const periodJob = periodJobSchedule({ db: database.db, now: clock, ...billing }, logger, config.BILLING_JOB_INTERVAL_MS);
+const scheduler = createScheduler({ db: database.db, now: clock, logger, jobs: [periodJob] });
+scheduler.start();
+const backgroundJobs = createBackgroundJobs({ db: database.db, logger, authSecret: authSecret.secret });
+backgroundJobs.start();
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
   logger.info({ port: info.port, startupMs: Math.round(performance.now() - started) }, "listening");
   logger.info(`API reference: http://localhost:${info.port}/docs`);
@@ -40,6 +56,8 @@ async function drain(signal: string) {
   }, config.SHUTDOWN_TIMEOUT_MS);
   deadline.unref();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await scheduler.stop();
+  await backgroundJobs.stop();
   await database.close();
   logger.info("stopped");
   process.exit(0);

@@ -59,6 +59,50 @@ export async function openTestDatabase(): Promise<DatabaseHandle> {
 /** Whether this test project runs on PGlite (which has pgvector) rather than the native server. */
 export const onPGlite = () => inject("testDatabase").kind === "pglite";
 
+const validateResponse = createResponseValidator(loadContract().document, routes);
+
+/**
+ * Calls into `app` through `app.request()`, by operationId or by method and path, and checks every
+ * response against the contract for its operation and status; a violation fails the calling test.
+ */
+export function contractClient(app: { request: (url: string, init: RequestInit) => Response | Promise<Response> }) {
+  async function fetchChecked(method: string, url: string, init: { body?: string; headers?: Record<string, string> } = {}) {
+    const res = await app.request(url, { method, ...init });
+    const text = await res.text();
+    const isJson = res.headers.get("content-type")?.includes("application/json") ?? false;
+    const body: unknown = isJson && text ? JSON.parse(text) : text;
+    const pathname = new URL(url, "http://test").pathname;
+    // Operations live under /api and /v1; the documentation routes are not operations.
+    const checked = /^\/(api|v1)\//.test(pathname) || res.status >= 400;
+    const violation = checked ? validateResponse(method, pathname, res.status, body) : null;
+    if (violation) {
+      throw new Error(
+        `response breaks the contract (${method} ${pathname} → ${res.status}):\n  ${violation.problems.join("\n  ")}\n${text}`,
+      );
+    }
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  return {
+    /** Calls an operation by its operationId; the body type is the union of the operation's documented responses. */
+    async call<K extends OperationId>(operationId: K, input: CallInput = {}): Promise<TestResponse<ResponseBody<K>>> {
+      const route = routes.find((r) => r.operationId === operationId);
+      if (!route) throw new Error(`no operation ${operationId}`);
+      const path = route.path.replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(input.path?.[name] ?? ""));
+      const query = new URLSearchParams(Object.entries(input.query ?? {}).map(([k, v]) => [k, String(v)]));
+      const url = query.size ? `${path}?${query}` : path;
+      const body = input.body === undefined ? undefined : typeof input.body === "string" ? input.body : JSON.stringify(input.body);
+      const headers = { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...input.headers };
+      return (await fetchChecked(route.method.toUpperCase(), url, { ...(body !== undefined ? { body } : {}), headers })) as TestResponse<
+        ResponseBody<K>
+      >;
+    },
+
+    /** Any method and path, checked against the contract the same way. */
+    raw: (method: string, url: string, init?: { body?: string; headers?: Record<string, string> }) => fetchChecked(method, url, init),
+  };
+}
+
 /**
  * The real app over a real database, called through `app.request()`. Every response is checked
  * against the contract for its operation and status; a violation fails the test that made the call.
@@ -82,24 +126,7 @@ export async function createTestApp() {
     mailer: createOutboxMailer(outboxDir, logger),
     now: clock.now,
   });
-  const validateResponse = createResponseValidator(loadContract().document, routes);
-
-  async function fetchChecked(method: string, url: string, init: { body?: string; headers?: Record<string, string> } = {}) {
-    const res = await app.request(url, { method, ...init });
-    const text = await res.text();
-    const isJson = res.headers.get("content-type")?.includes("application/json") ?? false;
-    const body: unknown = isJson && text ? JSON.parse(text) : text;
-    const pathname = new URL(url, "http://test").pathname;
-    // Operations live under /api and /v1; the documentation routes are not operations.
-    const checked = /^\/(api|v1)\//.test(pathname) || res.status >= 400;
-    const violation = checked ? validateResponse(method, pathname, res.status, body) : null;
-    if (violation) {
-      throw new Error(
-        `response breaks the contract (${method} ${pathname} → ${res.status}):\n  ${violation.problems.join("\n  ")}\n${text}`,
-      );
-    }
-    return { status: res.status, headers: res.headers, body };
-  }
+  const client = contractClient(app);
 
   return {
     app,
@@ -114,22 +141,7 @@ export async function createTestApp() {
         .sort()
         .map((f) => JSON.parse(readFileSync(join(outboxDir, f), "utf8")) as Mail),
 
-    /** Calls an operation by its operationId; the body type is the union of the operation's documented responses. */
-    async call<K extends OperationId>(operationId: K, input: CallInput = {}): Promise<TestResponse<ResponseBody<K>>> {
-      const route = routes.find((r) => r.operationId === operationId);
-      if (!route) throw new Error(`no operation ${operationId}`);
-      const path = route.path.replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(input.path?.[name] ?? ""));
-      const query = new URLSearchParams(Object.entries(input.query ?? {}).map(([k, v]) => [k, String(v)]));
-      const url = query.size ? `${path}?${query}` : path;
-      const body = input.body === undefined ? undefined : typeof input.body === "string" ? input.body : JSON.stringify(input.body);
-      const headers = { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...input.headers };
-      return (await fetchChecked(route.method.toUpperCase(), url, { ...(body !== undefined ? { body } : {}), headers })) as TestResponse<
-        ResponseBody<K>
-      >;
-    },
-
-    /** Any method and path, checked against the contract the same way. */
-    raw: (method: string, url: string, init?: { body?: string; headers?: Record<string, string> }) => fetchChecked(method, url, init),
+    ...client,
 
     close: () => database.close(),
   };

@@ -23,6 +23,12 @@ export interface BindOptions {
   authenticators: Partial<Record<string, Authenticator>>;
   /** Authorizes the tenant a path names (organization, team, workspace) for the caller; null when the path names none. */
   resolveScope?: (route: RouteDefinition, userId: string, path: Record<string, unknown>) => Promise<TenantScope | null>;
+  /**
+   * Checks and records the usage of an operation the spec marks metered (`route.metered`), after the
+   * request is authorized and validated and before its handler runs; throws to refuse the call.
+   * Required when any route is metered. See server/metering/meter-route.ts.
+   */
+  meter?: (ctx: RequestContext, idempotencyKey: string | null) => Promise<void>;
 }
 
 /** `/api/v1/billing/plans/{planId}` → `/api/v1/billing/plans/:planId`. */
@@ -59,12 +65,14 @@ export function bindRoutes(app: Hono<AppEnv>, options: BindOptions): void {
     for (const scheme of route.security) {
       if (!options.authenticators[scheme]) throw new Error(`no authenticator for security scheme ${scheme} (${route.operationId})`);
     }
+    if (route.metered && !options.meter) throw new Error(`operation ${route.operationId} is metered but no meter is bound`);
     const validate = createRequestValidator(route, options.compilers);
 
     app.on(route.method.toUpperCase(), toHonoPath(route.path), async (c) => {
       const principal = route.security.length > 0 ? await options.authenticators[route.security[0]!]!(c) : null;
       const path = validate.path(c);
-      const scope = principal && options.resolveScope ? await options.resolveScope(route, principal.userId, path) : null;
+      // An API key is bound to its organization by its authenticator; only users have roles to resolve.
+      const scope = principal?.kind === "user" && options.resolveScope ? await options.resolveScope(route, principal.userId, path) : null;
       const input = await validate.rest(c, path);
       const ctx: RequestContext = {
         requestId: c.get("requestId"),
@@ -76,6 +84,7 @@ export function bindRoutes(app: Hono<AppEnv>, options: BindOptions): void {
         route,
         log: c.get("log"),
       };
+      if (route.metered) await options.meter!(ctx, c.req.header("idempotency-key") ?? null);
       const result = await handler.call(handlers, input, ctx);
       if (result instanceof Response) return result;
       const status = result.status as 200;

@@ -4,7 +4,11 @@ import type { Locale } from "../messages.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 
 /** Who is calling, as resolved by the operation's security scheme; `null` on public operations. */
-export type Principal = { kind: "user"; userId: string; sessionId: string } | null;
+export type Principal =
+  | { kind: "user"; userId: string; sessionId: string }
+  /** An API key (server/api-keys): it acts for its organization, with its scopes, and no user. */
+  | { kind: "apiKey"; keyId: string; organizationId: string; scopes: readonly string[] }
+  | null;
 
 /** What every handler receives besides its validated input. Handlers never see Hono. */
 export interface RequestContext {
@@ -31,12 +35,13 @@ export interface AppEnv {
 
 /** Who made the change, for the audit log. */
 export function actorOf(ctx: RequestContext) {
-  return { userId: ctx.principal?.userId ?? null, ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId };
+  const userId = ctx.principal?.kind === "user" ? ctx.principal.userId : null;
+  return { userId, ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId };
 }
 
 /** The authenticated user of an operation whose spec requires the console token. */
 export function userOf(ctx: RequestContext): { userId: string; sessionId: string } {
-  if (!ctx.principal) throw new Error(`operation ${ctx.route.operationId} ran without a principal`);
+  if (ctx.principal?.kind !== "user") throw new Error(`operation ${ctx.route.operationId} ran without a signed-in user`);
   return ctx.principal;
 }
 

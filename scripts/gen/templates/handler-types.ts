@@ -36,14 +36,17 @@ type JsonOf<R> = R extends { content: { "application/json": infer B } }
     ? Response
     : undefined;
 
+/** `Response` when the status also answers `text/event-stream` (next to JSON), else nothing. */
+type StreamOf<R> = R extends { content: { "text/event-stream": unknown } } ? Response : never;
+
 /**
  * What a handler returns for one success status. On the console API the binding wraps `data` in
  * the `ApiResponse` envelope; elsewhere `body` is sent as it is. A streaming operation may return
- * a `Response` (Server-Sent Events).
+ * a `Response` (Server-Sent Events), also when the same status answers JSON otherwise.
  */
 export type OperationResult<K extends OperationId> = {
   [S in SuccessStatus<K>]: JsonOf<Responses<K>[S]> extends { code: "OK"; data: infer D }
-    ? { status: S; data: D }
+    ? { status: S; data: D } | StreamOf<Responses<K>[S]>
     : { status: S; body: JsonOf<Responses<K>[S]> } | Response;
 }[SuccessStatus<K>];
 

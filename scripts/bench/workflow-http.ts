@@ -1,0 +1,284 @@
+/**
+ * A 10-node workflow run over real HTTP, blocking, with its records saved (the run's row, one row
+ * per node, the audit entry and the usage record), 60 runs at a time against native Postgres;
+ * beside it, in the same run and under the same load, a bare Hono route that does one insert.
+ * Prints p50/p90/p99 and the ratios; asserts nothing. Goal: workflow p99 ≤ 50 ms.
+ *
+ *   pnpm exec tsx scripts/bench/workflow-http.ts
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pnpm exec tsx scripts/bench/workflow-http.ts
+ *   BENCH_CONCURRENCY=1 BENCH_REQUESTS=500 pnpm exec tsx scripts/bench/workflow-http.ts   # one client: cost per request without queueing
+ *   BENCH_PROFILE=/tmp/prof pnpm exec tsx scripts/bench/workflow-http.ts                  # also a CPU profile of the server
+ *
+ * It creates a scratch database on that server (dropped at the end), and serves both apps from a
+ * child process so the load generator does not share the server's event loop. Bounded: 3 minutes.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import type { Server } from "node:http";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { sql } from "kysely";
+import { pino } from "pino";
+import { v7 } from "uuid";
+import { createApp } from "../../server/app.ts";
+import { createOutboxMailer } from "../../server/auth/mailer.ts";
+import { openPostgres } from "../../server/db/database.ts";
+import { migrateToLatest } from "../../server/db/migrate.ts";
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 60);
+const WARM_UP = 300;
+const MEASURED = Number(process.env.BENCH_REQUESTS ?? 1_200);
+const ROUNDS = 2;
+/** The server's own default (`openPostgres`), for both apps. */
+const POOL_SIZE = 10;
+const DEADLINE_MS = 180_000;
+const AUTH_SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
+
+type Node = { id: string; type: string; config: Record<string, unknown> };
+const node = (id: string, type: string, config: Record<string, unknown>): Node => ({ id, type, config });
+const edge = (from: string, to: string, handle = "source") => ({ sourceNodeId: from, sourceHandle: handle, targetNodeId: to });
+
+/** A support-desk router: 10 nodes, 7 of them run per request (two reply branches and the fallback are skipped). */
+const GRAPH = {
+  nodes: [
+    node("start", "start", { variables: [{ name: "query", type: "text-input", required: true }] }),
+    node("route", "if-else", {
+      cases: [
+        { id: "refund", conditions: [{ variable: "{{#start.query#}}", operator: "contains", value: "refund" }] },
+        { id: "billing", conditions: [{ variable: "{{#start.query#}}", operator: "contains", value: "invoice" }] },
+      ],
+    }),
+    node("refund_reply", "answer", { answer: "We will refund: {{#start.query#}}" }),
+    node("billing_reply", "answer", { answer: "Billing will look at: {{#start.query#}}" }),
+    node("other_reply", "answer", { answer: "Thanks, we read: {{#start.query#}}" }),
+    node("reply", "variable-aggregator", {
+      variables: ["{{#refund_reply.answer#}}", "{{#billing_reply.answer#}}", "{{#other_reply.answer#}}"],
+    }),
+    node("topic", "variable-aggregator", { variables: ["{{#route.selected_case_id#}}"] }),
+    node("check", "if-else", { cases: [{ id: "has_reply", conditions: [{ variable: "{{#reply.output#}}", operator: "not empty" }] }] }),
+    node("fallback", "variable-aggregator", { variables: ["nothing to say"] }),
+    node("end", "end", {
+      outputs: [
+        { name: "reply", value: "{{#reply.output#}}" },
+        { name: "topic", value: "{{#topic.output#}}" },
+      ],
+    }),
+  ],
+  connections: [
+    edge("start", "route"),
+    edge("route", "refund_reply", "refund"),
+    edge("route", "billing_reply", "billing"),
+    edge("route", "other_reply", "false"),
+    edge("refund_reply", "reply"),
+    edge("billing_reply", "reply"),
+    edge("other_reply", "reply"),
+    edge("route", "topic", "refund"),
+    edge("route", "topic", "billing"),
+    edge("route", "topic", "false"),
+    edge("reply", "check"),
+    edge("topic", "check"),
+    edge("check", "end", "has_reply"),
+    edge("check", "fallback", "false"),
+    edge("fallback", "end"),
+  ],
+};
+
+// ---------------------------------------------------------------------------------------------
+// The child: both apps on real sockets.
+
+async function serveBoth(databaseUrl: string): Promise<void> {
+  const app = createApp({
+    db: openPostgres(databaseUrl, POOL_SIZE).db,
+    logger: pino({ level: "silent" }),
+    authSecret: AUTH_SECRET,
+    mailer: createOutboxMailer(mkdtempSync(join(tmpdir(), "bench-outbox-")), pino({ level: "silent" })),
+  });
+  const baselineDb = openPostgres(databaseUrl, POOL_SIZE).db;
+  const baseline = new Hono();
+  baseline.post("/insert", async (c) => {
+    const body = await c.req.json<{ payload: unknown }>();
+    const id = v7();
+    await sql`insert into bench_baseline (id, payload) values (${id}, ${JSON.stringify(body.payload)})`.execute(baselineDb);
+    return c.json({ code: "OK", data: { id } });
+  });
+  const listen = (fetch: (request: Request) => Response | Promise<Response>) =>
+    new Promise<number>((resolve) => {
+      const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(info.port));
+      (server as Server).keepAliveTimeout = 60_000;
+    });
+  const ports = { workflow: await listen(app.fetch), baseline: await listen(baseline.fetch) };
+  // Exits cleanly when the driver is done, so `--cpu-prof` (in NODE_OPTIONS) gets to write its profile.
+  process.on("SIGTERM", () => process.exit(0));
+  process.send?.(ports);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver.
+
+interface Measured {
+  latencies: number[];
+  seconds: number;
+}
+
+async function call(
+  url: string,
+  init: { body: unknown; headers?: Record<string, string> },
+): Promise<{ status: number; body: { data?: Record<string, unknown> } }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...init.headers },
+    body: JSON.stringify(init.body),
+  });
+  return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown> } };
+}
+
+/** A closed loop: `concurrency` clients, each sending its next request when the last one answered. */
+async function load(total: number, send: () => Promise<void>): Promise<Measured> {
+  const latencies: number[] = [];
+  let issued = 0;
+  const started = performance.now();
+  const client = async () => {
+    while (issued < total) {
+      issued++;
+      const sent = performance.now();
+      await send();
+      latencies.push(performance.now() - sent);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, client));
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+function summarize(measured: Measured) {
+  const sorted = [...measured.latencies].sort((a, b) => a - b);
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) as number,
+    rps: measured.latencies.length / measured.seconds,
+  };
+}
+
+async function setUpTenant(base: string) {
+  const email = `bench-${v7()}@example.com`;
+  const registered = await call(`${base}/api/v1/auth/register`, { body: { email, password: "bench-password-1", name: "Bench" } });
+  const headers = { authorization: `Bearer ${String(registered.body.data?.accessToken)}` };
+  const org = await call(`${base}/api/v1/organizations`, { body: { name: "Bench" }, headers });
+  const { id: organizationId, rootTeamId } = org.body.data as { id: string; rootTeamId: string };
+  const workspace = await call(`${base}/api/v1/teams/${rootTeamId}/workspaces`, { body: { name: "Bench" }, headers });
+  const workspaceId = String(workspace.body.data?.id);
+  const created = await call(`${base}/api/v1/workspaces/${workspaceId}/workflows`, {
+    body: { name: "Support router", graph: GRAPH },
+    headers,
+  });
+  if (created.status !== 201) throw new Error(`createWorkflow answered ${created.status}: ${JSON.stringify(created.body)}`);
+  const workflowId = String(created.body.data?.id);
+  const published = await call(`${base}/api/v1/workspaces/${workspaceId}/workflows/${workflowId}/publish`, {
+    body: { note: "bench" },
+    headers,
+  });
+  if (published.status !== 201) throw new Error(`publishWorkflow answered ${published.status}`);
+  return { organizationId, headers, runUrl: `${base}/api/v1/workspaces/${workspaceId}/workflows/${workflowId}/runs` };
+}
+
+async function drive(): Promise<void> {
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const name = `bench_workflow_${process.pid}`;
+  const admin = openPostgres(adminUrl, 1);
+  await sql.raw(`drop database if exists ${name}`).execute(admin.db);
+  await sql.raw(`create database ${name}`).execute(admin.db);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  let child: ChildProcess | null = null;
+  const deadline = setTimeout(() => {
+    console.error(`bench: gave up after ${DEADLINE_MS / 1000} s`);
+    child?.kill();
+    process.exit(1);
+  }, DEADLINE_MS);
+  try {
+    const setup = openPostgres(databaseUrl, 1);
+    await migrateToLatest(setup.db);
+    await sql`create table bench_baseline (id uuid primary key, payload jsonb not null, created_at timestamptz not null default now())`.execute(
+      setup.db,
+    );
+
+    const server = fork(fileURLToPath(import.meta.url), ["serve"], {
+      execArgv: process.execArgv,
+      env: { ...process.env, BENCH_DB_URL: databaseUrl },
+    });
+    child = server;
+    const ports = await new Promise<{ workflow: number; baseline: number }>((resolve, reject) => {
+      server.once("message", (message) => resolve(message as { workflow: number; baseline: number }));
+      server.once("exit", (code) => reject(new Error(`the server exited (${code})`)));
+    });
+    const tenant = await setUpTenant(`http://127.0.0.1:${ports.workflow}`);
+    const baselineUrl = `http://127.0.0.1:${ports.baseline}/insert`;
+    const queries = ["I want a refund for order 42", "Where is my invoice?", "Hello there"];
+    let n = 0;
+    const runOnce = async () => {
+      const res = await call(tenant.runUrl, { body: { inputs: { query: queries[n++ % queries.length] } }, headers: tenant.headers });
+      if (res.status !== 200 || res.body.data?.status !== "succeeded")
+        throw new Error(`run answered ${res.status}: ${JSON.stringify(res.body)}`);
+    };
+    const insertOnce = async () => {
+      const res = await call(baselineUrl, { body: { payload: { query: queries[n++ % queries.length] } } });
+      if (res.status !== 200) throw new Error(`baseline answered ${res.status}`);
+    };
+
+    const loadBefore = loadavg()[0] as number;
+    await load(WARM_UP, insertOnce);
+    await load(WARM_UP, runOnce);
+    const rounds: { baseline: ReturnType<typeof summarize>; workflow: ReturnType<typeof summarize> }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const baseline = summarize(await load(MEASURED, insertOnce));
+      const workflow = summarize(await load(MEASURED, runOnce));
+      rounds.push({ baseline, workflow });
+    }
+    const loadAfter = loadavg()[0] as number;
+
+    const records = await sql<{ runs: string; nodes: string; running: string }>`
+      select (select count(*) from execution_records where status = 'succeeded') as runs,
+             (select count(*) from node_execution_results) as nodes,
+             (select count(*) from execution_records where status = 'running') as running`.execute(setup.db);
+    const counts = records.rows[0]!;
+    await setup.close();
+
+    const ms = (value: number) => value.toFixed(1).padStart(6);
+    console.log(
+      `workflow over HTTP — Node ${process.version}; ${GRAPH.nodes.length}-node workflow (7 run, 3 skipped), blocking; ` +
+        `${CONCURRENCY} clients in a closed loop; ${MEASURED} requests per measurement after ${WARM_UP} warm-up; pool ${POOL_SIZE} per app; ` +
+        `1-min load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${(await import("node:os")).cpus().length} CPUs`,
+    );
+    for (const [index, { baseline, workflow }] of rounds.entries()) {
+      console.log(`round ${index + 1}`);
+      console.log(
+        `  bare Hono + 1 insert   p50 ${ms(baseline.p50)} ms  p90 ${ms(baseline.p90)} ms  p99 ${ms(baseline.p99)} ms  max ${ms(baseline.max)} ms  ${baseline.rps.toFixed(0)} req/s`,
+      );
+      console.log(
+        `  workflow run + records p50 ${ms(workflow.p50)} ms  p90 ${ms(workflow.p90)} ms  p99 ${ms(workflow.p99)} ms  max ${ms(workflow.max)} ms  ${workflow.rps.toFixed(0)} req/s` +
+          `  (p50 ${(workflow.p50 / baseline.p50).toFixed(1)}×, p99 ${(workflow.p99 / baseline.p99).toFixed(1)}× the baseline; goal p99 ≤ 50 ms)`,
+      );
+    }
+    console.log(
+      `records saved: ${counts.runs} succeeded runs, ${counts.nodes} node results (${Number(counts.nodes) / Number(counts.runs)} per run), ${counts.running} left running`,
+    );
+  } finally {
+    clearTimeout(deadline);
+    child?.kill();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sql.raw(`drop database if exists ${name} with (force)`).execute(admin.db);
+    await admin.close();
+  }
+}
+
+if (process.argv[2] === "serve") await serveBoth(process.env.BENCH_DB_URL as string);
+else await drive();

@@ -1,0 +1,36 @@
+import type { Authenticator } from "../http/bind-routes.ts";
+import { AppError } from "../errors.ts";
+import { message } from "../messages.ts";
+import { looksLikeOrganizationKey } from "./key-format.ts";
+import type { ApiKeyService } from "./service.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const needsKey = () =>
+  new AppError("UNAUTHENTICATED", {
+    message: message(
+      "This operation takes an organization API key: Authorization: Bearer org_…",
+      "此接口需要组织 API 密钥：Authorization: Bearer org_…",
+    ),
+  });
+
+/**
+ * The `OrganizationApiKey` scheme: a bearer `org_…` key that works and belongs to the organization
+ * the path names. A key of another organization answers 404, as every tenant route does; so does a
+ * console session of someone outside the organization, while a member's session is told to use a key.
+ */
+export function organizationApiKeyAuthenticator(keys: ApiKeyService, consoleToken: Authenticator): Authenticator {
+  return async function authenticateOrganizationApiKey(c) {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    if (!bearer) throw needsKey();
+    const organizationId = c.req.param("organizationId") ?? "";
+    if (!looksLikeOrganizationKey(bearer)) {
+      const session = await consoleToken(c);
+      if (session?.kind === "user" && UUID.test(organizationId) && (await keys.isMember(session.userId, organizationId))) throw needsKey();
+      throw new AppError("NOT_FOUND");
+    }
+    const key = await keys.authenticate(bearer);
+    if (key.organizationId !== organizationId.toLowerCase()) throw new AppError("NOT_FOUND");
+    return { kind: "apiKey", keyId: key.id, organizationId: key.organizationId, scopes: key.scopes };
+  };
+}

@@ -1,0 +1,117 @@
+import type { components } from "../../generated/api-types.ts";
+import type { NodeStartedEvent, TextChunkEvent } from "../workflow/index.ts";
+import type { NodeRecord, RunRecord } from "./run-records.ts";
+
+type S = components["schemas"];
+export type StreamEvent = S["Workflow.WorkflowStreamEvent"];
+
+/** Failures that mean a node was cut short by the run's end (a stop, a limit, another node's failure), not by itself. */
+const INTERRUPTIONS = new Set(["STOPPED", "ABORTED", "RUN_TIME_LIMIT", "STEP_LIMIT_EXCEEDED", "OBSERVER_FAILED"]);
+
+const seconds = (ms: number) => ms / 1000;
+const unix = (at: Date | number) => Math.floor((typeof at === "number" ? at : at.getTime()) / 1000);
+
+/**
+ * A node's status in Dify's words: a failure its error strategy absorbed is `exception`, one that
+ * came from the run ending around it is `stopped`.
+ */
+export function finishedStatusOf(node: NodeRecord): S["Workflow.NodeFinishedStatus"] {
+  if (node.status !== "failed") return "succeeded";
+  if (node.recovery) return "exception";
+  return node.error && INTERRUPTIONS.has(node.error.type) ? "stopped" : "failed";
+}
+
+/** The events of one run in Dify's wire format (its service API's `executeWorkflow`). */
+export function runEvents(run: Pick<RunRecord, "id" | "workflowId" | "version">) {
+  const ids = { task_id: run.id, workflow_run_id: run.id };
+  return {
+    workflowStarted(inputs: Record<string, unknown>, startedAt: number): StreamEvent {
+      return {
+        event: "workflow_started",
+        ...ids,
+        data: { id: run.id, workflow_id: run.workflowId, version: run.version, inputs, created_at: unix(startedAt), reason: "initial" },
+      };
+    },
+
+    nodeStarted(event: NodeStartedEvent, executionId: string): StreamEvent {
+      return {
+        event: "node_started",
+        ...ids,
+        data: {
+          id: executionId,
+          node_id: event.nodeId,
+          node_type: event.nodeType,
+          title: event.title,
+          index: event.step,
+          predecessor_node_id: null,
+          inputs: null,
+          created_at: unix(event.startedAt),
+          extras: {},
+          iteration_id: event.iteration?.nodeId ?? null,
+          iteration_index: event.iteration?.index ?? null,
+        },
+      };
+    },
+
+    nodeFinished(node: NodeRecord & { step: number }): StreamEvent {
+      return {
+        event: "node_finished",
+        ...ids,
+        data: {
+          id: node.id,
+          node_id: node.nodeId,
+          node_type: node.nodeType,
+          title: node.title,
+          index: node.step,
+          predecessor_node_id: null,
+          inputs: node.inputs,
+          process_data: null,
+          outputs: node.outputs,
+          status: finishedStatusOf(node),
+          error: node.error?.message ?? null,
+          elapsed_time: seconds(node.elapsedMs),
+          execution_metadata: { total_tokens: node.tokens },
+          created_at: unix(node.startedAt),
+          finished_at: unix(node.finishedAt),
+          files: [],
+          iteration_id: node.iterationNodeId,
+          iteration_index: node.iterationIndex,
+        },
+      };
+    },
+
+    textChunk(event: TextChunkEvent): StreamEvent {
+      return { event: "text_chunk", ...ids, data: { text: event.text, from_variable_selector: [event.nodeId, "answer"] } };
+    },
+
+    workflowFinished(finished: RunRecord, nodes: readonly NodeRecord[]): StreamEvent {
+      return {
+        event: "workflow_finished",
+        ...ids,
+        data: {
+          id: run.id,
+          workflow_id: run.workflowId,
+          status: finished.status,
+          outputs: finished.outputs,
+          error: finished.error?.message ?? null,
+          elapsed_time: seconds(finished.elapsedMs ?? 0),
+          total_tokens: finished.totalTokens,
+          total_steps: finished.totalSteps,
+          created_at: unix(finished.startedAt),
+          finished_at: unix(finished.finishedAt ?? Date.now()),
+          exceptions_count: nodes.filter((node) => node.recovery !== null).length,
+          files: [],
+        },
+      };
+    },
+
+    error(code: string, message: string): StreamEvent {
+      return { event: "error", ...ids, status: 500, code, message };
+    },
+  };
+}
+
+export type RunEvents = ReturnType<typeof runEvents>;
+
+/** The keep-alive event. */
+export const PING_EVENT: StreamEvent = { event: "ping" };

@@ -1,0 +1,197 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Database } from "../../generated/db.ts";
+import { recordAudit, type Actor } from "../audit/record.ts";
+import { decodeCursor, toPage } from "../db/cursor.ts";
+import { AppError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { message } from "../messages.ts";
+import type { WorkspaceScope } from "../tenancy/scope.ts";
+import { executeWorkflow, type CompiledGraph, type ExecuteOptions, type NodeRegistry, type NodeServices } from "../workflow/index.ts";
+import type { CompiledCache } from "./compiled-cache.ts";
+import { selectGraphRows } from "./definition-queries.ts";
+import { fromGraphRows } from "./graph-rows.ts";
+import { compileOrReject } from "./graph-validation.ts";
+import { runEvents } from "./run-events.ts";
+import { toRunSummary, toWorkflowRun } from "./run-mappers.ts";
+import { observeRun } from "./run-observer.ts";
+import * as q from "./run-queries.ts";
+import type { RunRecord } from "./run-records.ts";
+import { RunRecorder } from "./run-recorder.ts";
+import type { RunRegistry } from "./run-registry.ts";
+import { RunEventStream } from "./run-stream.ts";
+import type { ResponseMode, RunStatus, WorkflowRun } from "./types.ts";
+
+/** The engine's run-wide limits; its defaults when omitted (concurrency 16, 500 steps, 10 minutes). */
+export type RunLimits = Pick<ExecuteOptions, "concurrency" | "maxSteps" | "timeLimitMs" | "defaultNodeTimeoutMs">;
+
+/** What the run service is built from. */
+export interface RunDeps {
+  db: Kysely<Database>;
+  registry: NodeRegistry;
+  runs: RunRegistry;
+  cache: CompiledCache;
+  limits: RunLimits;
+  /** Capabilities other modules give the nodes of a run in this workspace (see `WorkflowDeps`). */
+  nodeServices?: (scope: WorkspaceScope) => NodeServices;
+  log?: Logger;
+}
+
+/** The body of `runWorkflow`, defaults filled. */
+export interface RunRequest {
+  inputs: Record<string, unknown>;
+  version?: number;
+  responseMode?: ResponseMode;
+}
+
+const workflowNotFound = () => new AppError("NOT_FOUND", { message: message("No such workflow.", "工作流不存在。") });
+const runNotFound = () => new AppError("NOT_FOUND", { message: message("No such run.", "运行记录不存在。") });
+
+/** Runs of published versions: started here, executed in-process, recorded as they go, stoppable. */
+export function createRunService(deps: RunDeps) {
+  const { db, registry, runs, cache, limits } = deps;
+
+  /** The compiled graph of a published version: compiled once per process, versions never change. */
+  async function compiledVersion(scope: WorkspaceScope, workflowId: string, version: number, versionId: string): Promise<CompiledGraph> {
+    const cached = cache.get(versionId);
+    if (cached) return cached;
+    const compiled = compileOrReject(fromGraphRows(await selectGraphRows(db, scope, workflowId, version)), registry);
+    cache.set(versionId, compiled);
+    return compiled;
+  }
+
+  async function readRun(scope: WorkspaceScope, workflowId: string, runId: string): Promise<WorkflowRun> {
+    const run = await q.selectRun(db, scope, workflowId, runId);
+    if (!run) throw runNotFound();
+    return toWorkflowRun(run, await q.selectNodeResults(db, scope, runId));
+  }
+
+  /** Checks the run can start, and records it `running` (with its audit entry). */
+  async function openRun(scope: WorkspaceScope, workflowId: string, request: RunRequest, actor: Actor) {
+    const target = await q.selectRunTarget(db, scope, workflowId, request.version ?? null);
+    if (!target) throw workflowNotFound();
+    if (target.archived_at) throw new AppError("ARCHIVED", { message: message("This workflow is archived.", "该工作流已归档。") });
+    if (target.latest_version === null) throw new AppError("WORKFLOW_NOT_PUBLISHED");
+    if (!target.version_id || target.version === null) {
+      throw new AppError("NOT_FOUND", { message: message("The workflow has no such version.", "该工作流没有这个版本。") });
+    }
+    const compiled = await compiledVersion(scope, workflowId, target.version, target.version_id);
+    const running: RunRecord = {
+      id: newId(),
+      workflowId,
+      version: target.version,
+      status: "running",
+      responseMode: request.responseMode ?? "blocking",
+      inputs: request.inputs,
+      outputs: {},
+      error: null,
+      totalTokens: 0,
+      totalSteps: 0,
+      elapsedMs: null,
+      startedAt: new Date(),
+      finishedAt: null,
+      createdBy: scope.userId,
+    };
+    await db.transaction().execute(async (trx) => {
+      await q.insertRun(trx, scope, running);
+      await recordAudit(trx, actor, {
+        organizationId: scope.organizationId,
+        workspaceId: scope.workspaceId,
+        action: "workflow_run.start",
+        targetType: "workflow_run",
+        targetId: running.id,
+        after: { workflowId, version: running.version, responseMode: running.responseMode },
+      });
+    });
+    return { running, compiled, allowPrivateNetwork: target.allow_private_network === true };
+  }
+
+  /** Executes an opened run in the background, registered so it can be stopped. */
+  function launch(scope: WorkspaceScope, opened: Awaited<ReturnType<typeof openRun>>) {
+    const { running, compiled } = opened;
+    const recorder = new RunRecorder(db, scope, running);
+    const stream = running.responseMode === "streaming" ? new RunEventStream(runEvents(running)) : null;
+    const controller = new AbortController();
+    const done = executeWorkflow(compiled, {
+      ...limits,
+      inputs: running.inputs,
+      runId: running.id,
+      systemVariables: {
+        user_id: scope.userId,
+        workflow_id: running.workflowId,
+        workspace_id: scope.workspaceId,
+        version: running.version,
+      },
+      services: { ...deps.nodeServices?.(scope), http: { allowPrivateNetwork: opened.allowPrivateNetwork } },
+      observer: observeRun(recorder, stream),
+      signal: controller.signal,
+    }).then(
+      () => ({ ok: true as const }),
+      (error: unknown) => {
+        // Only a failing final write gets here: the run's row may still say running; once this
+        // server stops renewing its lease, the recovery sweep ends it.
+        deps.log?.error({ err: error, runId: running.id }, "workflow run could not be recorded");
+        stream?.close(stream.events.error("INTERNAL_ERROR", "the run could not be recorded"));
+        return { ok: false as const, error };
+      },
+    );
+    runs.add(running.id, { controller, done });
+    return { recorder, stream, done };
+  }
+
+  return {
+    /**
+     * Starts a run. Blocking: resolves with the finished run. Streaming: resolves at once with the
+     * event stream's `Response`; the run goes on whether or not the client stays.
+     */
+    async start(scope: WorkspaceScope, workflowId: string, request: RunRequest, actor: Actor): Promise<WorkflowRun | Response> {
+      const { recorder, stream, done } = launch(scope, await openRun(scope, workflowId, request, actor));
+      if (stream) return stream.response;
+      const outcome = await done;
+      if (!outcome.ok) throw outcome.error;
+      return toWorkflowRun(recorder.record, recorder.nodes);
+    },
+
+    async list(scope: WorkspaceScope, workflowId: string, options: { status?: RunStatus; cursor?: string; limit: number }) {
+      const after = options.cursor ? decodeCursor(options.cursor, ["string"]) : null;
+      const rows = await q.selectRuns(db, scope, workflowId, {
+        ...(options.status ? { status: options.status } : {}),
+        after,
+        limit: options.limit,
+      });
+      if (rows.length === 0 && !after) {
+        const exists = await q.selectRunTarget(db, scope, workflowId, null);
+        if (!exists) throw workflowNotFound();
+      }
+      return toPage(rows, options.limit, (run) => [run.id], toRunSummary);
+    },
+
+    get: readRun,
+
+    /** Stops a running run: at once when this server executes it, otherwise through its lease (within about 10 s). */
+    async stop(scope: WorkspaceScope, workflowId: string, runId: string, actor: Actor): Promise<WorkflowRun> {
+      const run = await q.selectRun(db, scope, workflowId, runId);
+      if (!run) throw runNotFound();
+      if (run.status !== "running") throw new AppError("RUN_NOT_RUNNING");
+      await db.transaction().execute(async (trx) => {
+        await q.requestStop(trx, scope, runId);
+        await recordAudit(trx, actor, {
+          organizationId: scope.organizationId,
+          workspaceId: scope.workspaceId,
+          action: "workflow_run.stop",
+          targetType: "workflow_run",
+          targetId: runId,
+          before: { status: run.status },
+        });
+      });
+      const active = runs.get(runId);
+      if (active) {
+        active.controller.abort();
+        await active.done;
+      }
+      return readRun(scope, workflowId, runId);
+    },
+  };
+}
+
+export type RunService = ReturnType<typeof createRunService>;

@@ -1,0 +1,58 @@
+import { expect } from "vitest";
+import { dataOf, type TestTenant } from "../fixtures.ts";
+import type { TestApp } from "../harness.ts";
+
+/** The free plan's quotas (sql/0001_subscription_plans.sql): what a new organization starts with. */
+export const FREE = { apiCalls: 1000, tokens: 100_000, messages: 500, teamMembers: 3 } as const;
+
+/** An organization API key made through the API; its secret and the headers that send it. */
+export async function createOrgKey(api: TestApp, tenant: TestTenant, scopes: string[] = ["usage:write"]) {
+  const res = await api.call("createApiKey", {
+    path: { organizationId: tenant.organizationId },
+    body: { name: "ingest", scopes },
+    headers: tenant.owner.headers,
+  });
+  expect(res.status).toBe(201);
+  const key = dataOf<{ id: string; secret: string }>(res);
+  return { id: key.id, secret: key.secret, headers: { authorization: `Bearer ${key.secret}` } };
+}
+
+/** One usage record of the API; `idempotencyKey` and `resourceType` are what every test names. */
+export interface RecordInput {
+  idempotencyKey: string;
+  resourceType: string;
+  quantity: number;
+  [field: string]: unknown;
+}
+
+/** Calls `recordUsage` for the tenant with `key`. */
+export function recordUsage(api: TestApp, tenant: TestTenant, key: { headers: Record<string, string> }, records: RecordInput[]) {
+  return api.call("recordUsage", { path: { organizationId: tenant.organizationId }, body: { records }, headers: key.headers });
+}
+
+/**
+ * Makes the organization's quotas reset each calendar month (UTC), as a lifetime subscription's
+ * do, so tests cross period boundaries without a renewal job.
+ */
+export async function useCalendarMonths(api: TestApp, organizationId: string): Promise<void> {
+  await api.db.updateTable("subscriptions").set({ current_period_end: null }).where("organization_id", "=", organizationId).execute();
+}
+
+/** The ledger's sum and the counter of one metric in the period that starts at `periodStart`. */
+export async function ledgerAndCounter(api: TestApp, organizationId: string, resourceType: string, periodStart: Date) {
+  const ledger = await api.db
+    .selectFrom("usage_records")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>("quantity"), eb.val("0")).as("sum"))
+    .where("organization_id", "=", organizationId)
+    .where("resource_type", "=", resourceType)
+    .where("period_start", "=", periodStart)
+    .executeTakeFirstOrThrow();
+  const counter = await api.db
+    .selectFrom("usage_counters")
+    .select("used")
+    .where("organization_id", "=", organizationId)
+    .where("resource_type", "=", resourceType)
+    .where("period_start", "=", periodStart)
+    .executeTakeFirst();
+  return { ledger: Number(ledger.sum), counter: Number(counter?.used ?? 0) };
+}
