@@ -28,7 +28,8 @@ const mailer = createOutboxMailer(config.OUTBOX_DIR, logger);
 const deps = { db: database.db, logger, authSecret: authSecret.secret, mailer, publicUrl };
 await seedDemoData(deps, logger);
 // Before listening: on the embedded database every run still `running` belonged to a process that is gone.
-await startRunRecovery(database.db, { soleServer: database.kind === "pglite", log: logger }).first;
+const runRecovery = startRunRecovery(database.db, { soleServer: database.kind === "pglite", log: logger });
+await runRecovery.first;
 const payments = paymentProviderFromConfig(config);
 logger.info(payments.notice);
 const billing = { payments: payments.provider, policy: { graceDays: config.BILLING_GRACE_DAYS, invoiceDueDays: config.INVOICE_DUE_DAYS } };
@@ -56,6 +57,7 @@ async function drain(signal: string) {
   }, config.SHUTDOWN_TIMEOUT_MS);
   deadline.unref();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  runRecovery.stop();
   await scheduler.stop();
   await backgroundJobs.stop();
   await database.close();
