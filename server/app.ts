@@ -150,10 +150,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       caches: false,
     }),
   );
+  // Set before the handler runs, so they go with the response it makes rather than being copied in after.
   app.use(async function contentLanguage(c, next) {
-    await next();
     c.header("Content-Language", c.get("language"));
     c.header("Vary", "Accept-Language", { append: true });
+    await next();
   });
   app.onError(onError);
   app.notFound(onNotFound);

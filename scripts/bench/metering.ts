@@ -193,16 +193,18 @@ async function main() {
     await closeBench(large);
 
     // 1. Throughput.
-    await sql`create table bench_inserts (id uuid primary key, organization_id uuid not null, created_at timestamptz not null default now())`.execute(
+    await sql`create table bench_inserts (id uuid primary key, organization_id uuid not null, n bigint not null, created_at timestamptz not null default now())`.execute(
       db,
     );
     const tenants = [small.tenant];
     while (tenants.length < TENANTS) tenants.push(await createTenant(small.app, db, tenants.length));
     const bare = new Hono();
+    // Reads the JSON body it is sent and stores it, as any route that records something does.
     bare.post("/bare", async (c) => {
+      const { n } = await c.req.json<{ n: number }>();
       await db
         .insertInto("bench_inserts" as never)
-        .values({ id: newId(), organization_id: small.tenant.organizationId } as never)
+        .values({ id: newId(), organization_id: small.tenant.organizationId, n } as never)
         .execute();
       return c.json({ ok: true }, 201);
     });
@@ -210,7 +212,10 @@ async function main() {
     const baseline = await listen(bare.fetch);
     servers.push(metered.server, baseline.server);
     const cases = {
-      bare: { name: "bare Hono route, one primary-key insert", targets: [{ url: `http://127.0.0.1:${baseline.port}/bare`, headers: {} }] },
+      bare: {
+        name: "bare Hono route, JSON body, one PK insert",
+        targets: [{ url: `http://127.0.0.1:${baseline.port}/bare`, headers: {} }],
+      },
       // For scale, not a goal: the app's own stack (ids, logging, locale, validation, envelope) on an unmetered read.
       app: {
         name: "the app, unmetered getPlan (one PK read)",

@@ -132,6 +132,15 @@ interface Gathered {
   enforce: boolean;
 }
 
+/**
+ * How single events are gathered: one batch goes at once; a second may run beside it (its round trip
+ * overlapping the first's, so the server is not idle while Postgres works and the other way round),
+ * but only once 12 calls wait for it — smaller batches cost more per event than the wait saves, and
+ * the two batches take turns on a busy organization's counter anyway. Measured with
+ * scripts/bench/metering.ts: one at a time 0.67 of the bare route, this 0.89–0.96.
+ */
+const GATHERING = { maxInFlight: 2, minBatchWhileBusy: 12 };
+
 /** meter_each()'s answer for one event. */
 interface RawOutcome {
   status: Outcome["status"];
@@ -184,14 +193,14 @@ export function createUsageMeter(deps: { db: Kysely<Database>; now: () => Date; 
         period_start: plan.periodStart.toISOString(),
         period_end: plan.periodEnd.toISOString(),
         metric: quota.metric,
-        limit: quota.limitOf(plan.quotas),
+        quota_limit: quota.limitOf(plan.quotas),
         enforce,
       };
     });
     const { rows } = await sql<{ outcomes: RawOutcome[] }>`
       select meter_each(${deps.now().toISOString()}::timestamptz, ${JSON.stringify(events)}::jsonb) as outcomes`.execute(deps.db);
     return rows[0]!.outcomes.map((o) => ({ status: o.status, used: o.used === null ? null : Number(o.used), stored: o.stored }));
-  });
+  }, GATHERING);
 
   /** One event through the gathered round trips, with the cached plan, read again once if it went stale. */
   async function recordOne(organizationId: string, event: PreparedEvent, enforce: boolean) {

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApp, type TestApp } from "../../harness.ts";
+import { createTenant, dataOf } from "../../fixtures.ts";
+import { createOrgKey, FREE, ledgerAndCounter, recordUsage } from "../../metering/support.ts";
+
+// Single-record calls that arrive together are checked and recorded in gathered batches
+// (server/metering/coalescer.ts, meter_each() in sql/0014). Whatever the batches hold, each call
+// gets the answer it would get alone. The native race (test/metering/race.native.test.ts) does the
+// same across connections and servers.
+
+let api: TestApp;
+beforeAll(async () => {
+  api = await createTestApp();
+});
+afterAll(() => api.close());
+
+async function periodStartOf(organizationId: string) {
+  const row = await api.db
+    .selectFrom("subscriptions")
+    .select("current_period_start")
+    .where("organization_id", "=", organizationId)
+    .executeTakeFirstOrThrow();
+  return row.current_period_start;
+}
+
+describe("single-record calls gathered into batches", () => {
+  it("lets exactly as many through as fit, and refuses the rest with QUOTA_EXCEEDED", async () => {
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    expect(
+      (await recordUsage(api, t, key, [{ idempotencyKey: "fill", resourceType: "api_call", quantity: FREE.apiCalls - 12 }])).status,
+    ).toBe(201);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        recordUsage(api, t, key, [{ idempotencyKey: `call-${i}`, resourceType: "api_call", quantity: 1 }]),
+      ),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(12);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(18);
+    const refused = answers.find((r) => r.status === 429)!;
+    expect(refused.body).toMatchObject({ code: "QUOTA_EXCEEDED" });
+    expect(refused.headers.get("x-quota-used")).toBe(String(FREE.apiCalls));
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(t.organizationId))).toEqual({
+      ledger: FREE.apiCalls,
+      counter: FREE.apiCalls,
+    });
+    const usage = await api.call("getUsage", { path: { organizationId: t.organizationId }, headers: t.owner.headers });
+    const apiCalls = dataOf<{ metrics: { metric: string; used: number; limit: number; percent: number }[] }>(usage).metrics.find(
+      (m) => m.metric === "api_calls_per_month",
+    );
+    expect(apiCalls).toMatchObject({ used: FREE.apiCalls, limit: FREE.apiCalls, percent: 100 });
+  });
+
+  it("counts a key sent by many calls at once once, and answers them all with its record", async () => {
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    const sameEvent = { idempotencyKey: "retried", resourceType: "api_call", quantity: 2 };
+    const answers = await Promise.all([
+      ...Array.from({ length: 8 }, () => recordUsage(api, t, key, [sameEvent])),
+      ...Array.from({ length: 8 }, (_, i) =>
+        recordUsage(api, t, key, [{ idempotencyKey: `other-${i}`, resourceType: "api_call", quantity: 1 }]),
+      ),
+      recordUsage(api, t, key, [{ ...sameEvent, quantity: 3 }]),
+    ]);
+    const retried = answers.slice(0, 8).map((r) => {
+      expect(r.status).toBe(201);
+      return dataOf<{ records: { id: string; quantity: number; replayed: boolean }[] }>(r).records[0]!;
+    });
+    expect(new Set(retried.map((r) => r.id)).size).toBe(1);
+    expect(retried.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(answers.slice(8, 16).map((r) => r.status)).toEqual(Array(8).fill(201));
+    // The same key with another quantity, sent last, is another event: refused.
+    const conflicting = answers[16]!;
+    expect(conflicting.status).toBe(409);
+    expect(conflicting.body).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(t.organizationId))).toEqual({
+      ledger: 10,
+      counter: 10,
+    });
+  });
+});
