@@ -195,7 +195,8 @@ export type paths = {
         put?: never;
         /**
          * @description Accept an invitation as the signed-in user, whose email must be the invitation's. Accepting
-         *     twice, after expiry or after revocation answers its own 409 code.
+         *     twice, after expiry or after revocation answers its own 409 code. A join past the plan's
+         *     `team_members` quota answers 429 `QUOTA_EXCEEDED` and leaves the invitation pending.
          */
         post: operations["acceptInvitation"];
         delete?: never;
@@ -213,7 +214,10 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** @description Create an account for the invited email, accept the invitation and sign in. */
+        /**
+         * @description Create an account for the invited email, accept the invitation and sign in. A join past the
+         *     plan's `team_members` quota answers 429 `QUOTA_EXCEEDED` and creates nothing.
+         */
         post: operations["registerAndAcceptInvitation"];
         delete?: never;
         options?: never;
@@ -1649,6 +1653,43 @@ export type components = {
             periodEnd: components["schemas"]["Common.Timestamp"];
             /** @description One entry per quota, in the order of `UsageMetricKey`. Count quotas appear once the module that owns their resource counts it. */
             metrics: components["schemas"]["Metering.UsageMetric"][];
+        };
+        /** @description The 429 body of a used-up quota: the error envelope plus the quota. */
+        "Metering.QuotaExceededBody": {
+            /** @description The stable, machine-readable error code. */
+            code: components["schemas"]["Common.ErrorCode"];
+            /** @description What went wrong, in every locale the API speaks. */
+            message: components["schemas"]["Common.Message"];
+            /** @description Always `null` on an error. */
+            data: null;
+            /** @description The id of this request, also sent as `X-Request-Id`; quote it when reporting a fault. */
+            requestId: string;
+            /** @description Which quota, its limit, its usage, what was asked and when it resets. */
+            quota: components["schemas"]["Metering.QuotaExceededDetails"];
+        };
+        /** @description The quota a refused call did not fit, as the 429 body gives it. */
+        "Metering.QuotaExceededDetails": {
+            /** @description The quota that is used up: a period quota (`api_calls_per_month`, …) or a count quota (`team_members`, …). */
+            metric: string;
+            /** @description What the quota counts in (`calls`, `tokens`, `members`, `bytes`, …). */
+            unit: string;
+            /**
+             * Format: int64
+             * @description Its limit, in `unit`.
+             */
+            limit: number;
+            /**
+             * Format: int64
+             * @description How much of it is used, in `unit`.
+             */
+            used: number;
+            /**
+             * Format: int64
+             * @description How much the refused call asked for, in `unit`.
+             */
+            requested: number;
+            /** @description When a period quota resets; `null` for count quotas, which free up only when resources are removed. */
+            resetsAt: string | null;
         };
         /** @description A quota crossing 80 % or 100 % of its limit. Written once per quota, level and billing period. */
         "Metering.QuotaWarning": {
@@ -3674,15 +3715,27 @@ export interface operations {
                     "application/json": components["schemas"]["Common.ErrorBody"];
                 };
             };
-            /** @description 429: a quota or a rate limit is reached. */
+            /**
+             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The body's `quota` says which
+             *     quota, its limit, how much is used, how much was asked and when it resets; so do the headers, and
+             *     `Retry-After` is the seconds until the reset (absent for count quotas).
+             */
             429: {
                 headers: {
+                    /** @description The quota that is used up, e.g. `api_calls_per_month`. */
+                    "X-Quota-Metric"?: string;
+                    /** @description Its limit. */
+                    "X-Quota-Limit"?: string;
+                    /** @description How much of it is used. */
+                    "X-Quota-Used"?: string;
+                    /** @description When it resets (RFC 3339); absent for count quotas. */
+                    "X-Quota-Reset"?: string;
                     /** @description Seconds until a retry can succeed, when that time is known. */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Common.ErrorBody"];
+                    "application/json": components["schemas"]["Metering.QuotaExceededBody"] | components["schemas"]["Common.ErrorBody"];
                 };
             };
             /** @description 500: a fault on our side. */
@@ -3757,15 +3810,27 @@ export interface operations {
                     "application/json": components["schemas"]["Common.ErrorBody"];
                 };
             };
-            /** @description 429: a quota or a rate limit is reached. */
+            /**
+             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The body's `quota` says which
+             *     quota, its limit, how much is used, how much was asked and when it resets; so do the headers, and
+             *     `Retry-After` is the seconds until the reset (absent for count quotas).
+             */
             429: {
                 headers: {
+                    /** @description The quota that is used up, e.g. `api_calls_per_month`. */
+                    "X-Quota-Metric"?: string;
+                    /** @description Its limit. */
+                    "X-Quota-Limit"?: string;
+                    /** @description How much of it is used. */
+                    "X-Quota-Used"?: string;
+                    /** @description When it resets (RFC 3339); absent for count quotas. */
+                    "X-Quota-Reset"?: string;
                     /** @description Seconds until a retry can succeed, when that time is known. */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Common.ErrorBody"];
+                    "application/json": components["schemas"]["Metering.QuotaExceededBody"] | components["schemas"]["Common.ErrorBody"];
                 };
             };
             /** @description 500: a fault on our side. */
@@ -6015,9 +6080,9 @@ export interface operations {
                 };
             };
             /**
-             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The headers say which quota,
-             *     its limit, how much is used and when it resets; `Retry-After` is the seconds until then (both
-             *     absent for count quotas, which free up only when resources are removed).
+             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The body's `quota` says which
+             *     quota, its limit, how much is used, how much was asked and when it resets; so do the headers, and
+             *     `Retry-After` is the seconds until the reset (absent for count quotas).
              */
             429: {
                 headers: {
@@ -6034,7 +6099,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Common.ErrorBody"] | components["schemas"]["Common.ErrorBody"];
+                    "application/json": components["schemas"]["Metering.QuotaExceededBody"] | components["schemas"]["Common.ErrorBody"];
                 };
             };
             /** @description 500: a fault on our side. */
@@ -8377,9 +8442,9 @@ export interface operations {
                 };
             };
             /**
-             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The headers say which quota,
-             *     its limit, how much is used and when it resets; `Retry-After` is the seconds until then (both
-             *     absent for count quotas, which free up only when resources are removed).
+             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The body's `quota` says which
+             *     quota, its limit, how much is used, how much was asked and when it resets; so do the headers, and
+             *     `Retry-After` is the seconds until the reset (absent for count quotas).
              */
             429: {
                 headers: {
@@ -8396,7 +8461,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Common.ErrorBody"] | components["schemas"]["Common.ErrorBody"];
+                    "application/json": components["schemas"]["Metering.QuotaExceededBody"] | components["schemas"]["Common.ErrorBody"];
                 };
             };
             /** @description 500: a fault on our side. */
@@ -8990,9 +9055,9 @@ export interface operations {
                 };
             };
             /**
-             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The headers say which quota,
-             *     its limit, how much is used and when it resets; `Retry-After` is the seconds until then (both
-             *     absent for count quotas, which free up only when resources are removed).
+             * @description 429 `QUOTA_EXCEEDED`: a quota is used up and nothing was recorded. The body's `quota` says which
+             *     quota, its limit, how much is used, how much was asked and when it resets; so do the headers, and
+             *     `Retry-After` is the seconds until the reset (absent for count quotas).
              */
             429: {
                 headers: {
@@ -9009,7 +9074,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Common.ErrorBody"] | components["schemas"]["Common.ErrorBody"];
+                    "application/json": components["schemas"]["Metering.QuotaExceededBody"] | components["schemas"]["Common.ErrorBody"];
                 };
             };
             /** @description 500: a fault on our side. */

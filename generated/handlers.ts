@@ -84,14 +84,16 @@ export interface AuthHandlers<Ctx> {
 export interface InvitationsHandlers<Ctx> {
   /**
    * Accept an invitation as the signed-in user, whose email must be the invitation's. Accepting
-   * twice, after expiry or after revocation answers its own 409 code.
+   * twice, after expiry or after revocation answers its own 409 code. A join past the plan's
+   * `team_members` quota answers 429 `QUOTA_EXCEEDED` and leaves the invitation pending.
    *
    * `POST /api/v1/invitations/accept`
    */
   acceptInvitation(input: OperationInput<"acceptInvitation">, ctx: Ctx): Promise<OperationResult<"acceptInvitation">>;
 
   /**
-   * Create an account for the invited email, accept the invitation and sign in.
+   * Create an account for the invited email, accept the invitation and sign in. A join past the
+   * plan's `team_members` quota answers 429 `QUOTA_EXCEEDED` and creates nothing.
    *
    * `POST /api/v1/invitations/register-and-accept`
    */

@@ -99,9 +99,44 @@ export const routes = [
       },
       "429": {
         "schema": {
-          "$ref": "#/components/schemas/Common.ErrorBody"
+          "anyOf": [
+            {
+              "$ref": "#/components/schemas/Metering.QuotaExceededBody"
+            },
+            {
+              "$ref": "#/components/schemas/Common.ErrorBody"
+            }
+          ]
         },
         "headers": {
+          "X-Quota-Metric": {
+            "required": false,
+            "description": "The quota that is used up, e.g. `api_calls_per_month`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Limit": {
+            "required": false,
+            "description": "Its limit.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Used": {
+            "required": false,
+            "description": "How much of it is used.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Reset": {
+            "required": false,
+            "description": "When it resets (RFC 3339); absent for count quotas.",
+            "schema": {
+              "type": "string"
+            }
+          },
           "Retry-After": {
             "required": false,
             "description": "Seconds until a retry can succeed, when that time is known.",
@@ -1561,7 +1596,7 @@ export const routes = [
         "schema": {
           "anyOf": [
             {
-              "$ref": "#/components/schemas/Common.ErrorBody"
+              "$ref": "#/components/schemas/Metering.QuotaExceededBody"
             },
             {
               "$ref": "#/components/schemas/Common.ErrorBody"
@@ -6639,7 +6674,7 @@ export const routes = [
         "schema": {
           "anyOf": [
             {
-              "$ref": "#/components/schemas/Common.ErrorBody"
+              "$ref": "#/components/schemas/Metering.QuotaExceededBody"
             },
             {
               "$ref": "#/components/schemas/Common.ErrorBody"
@@ -6966,9 +7001,44 @@ export const routes = [
       },
       "429": {
         "schema": {
-          "$ref": "#/components/schemas/Common.ErrorBody"
+          "anyOf": [
+            {
+              "$ref": "#/components/schemas/Metering.QuotaExceededBody"
+            },
+            {
+              "$ref": "#/components/schemas/Common.ErrorBody"
+            }
+          ]
         },
         "headers": {
+          "X-Quota-Metric": {
+            "required": false,
+            "description": "The quota that is used up, e.g. `api_calls_per_month`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Limit": {
+            "required": false,
+            "description": "Its limit.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Used": {
+            "required": false,
+            "description": "How much of it is used.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          "X-Quota-Reset": {
+            "required": false,
+            "description": "When it resets (RFC 3339); absent for count quotas.",
+            "schema": {
+              "type": "string"
+            }
+          },
           "Retry-After": {
             "required": false,
             "description": "Seconds until a retry can succeed, when that time is known.",
@@ -7710,7 +7780,7 @@ export const routes = [
         "schema": {
           "anyOf": [
             {
-              "$ref": "#/components/schemas/Common.ErrorBody"
+              "$ref": "#/components/schemas/Metering.QuotaExceededBody"
             },
             {
               "$ref": "#/components/schemas/Common.ErrorBody"

@@ -42,7 +42,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const POOL = Number(process.env.BENCH_POOL ?? 16);
 const WARM_UP_MS = 3_000;
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 10_000);
-const ROUNDS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** How many organizations the spread metered load takes in turn (the other metered load uses one). */
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 64);
 const LATENCY_CALLS = 3_000;
@@ -231,23 +231,24 @@ async function main() {
         runs[kind].push(await load({ targets: c.targets, body, concurrency: CONCURRENCY, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS }));
       }
     }
-    const best = (results: Measured[]) => results.reduce((x, y) => (y.perSecond > x.perSecond ? y : x));
+    /** The round with the median throughput (rounds are interleaved, so a disturbance weighs on one round of each case). */
+    const median = (results: Measured[]) => [...results].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(results.length / 2)]!;
     const line = (name: string, r: Measured) =>
       `${name.padEnd(40)} ${fmt(r.perSecond).padStart(6)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms  ` +
       `CPU/request: server ${fmt(r.serverCpuUs)} µs, Postgres ${r.postgresCpuUs === null ? "?" : fmt(r.postgresCpuUs)} µs  ${JSON.stringify(r.statuses)}`;
     console.log(
-      `\nthroughput over HTTP (best of ${ROUNDS} rounds of ${MEASURE_MS / 1000} s after ${WARM_UP_MS / 1000} s warm-up; ` +
+      `\nthroughput over HTTP (median of ${ROUNDS} interleaved rounds of ${MEASURE_MS / 1000} s after ${WARM_UP_MS / 1000} s warm-up; ` +
         `rounds: ${Object.entries(runs)
           .map(([k, rs]) => `${k} ${rs.map((r) => fmt(r.perSecond)).join("/")}`)
           .join(", ")})`,
     );
-    const base = best(runs.bare);
+    const base = median(runs.bare);
     console.log(line(cases.bare.name, base));
-    const app = best(runs.app);
+    const app = median(runs.app);
     console.log(line(cases.app.name, app));
     console.log(`${"".padEnd(40)} ratio to bare: ${fmt(app.perSecond / base.perSecond, 2)} (for scale)`);
     for (const kind of ["hot", "spread"] as const) {
-      const r = best(runs[kind]);
+      const r = median(runs[kind]);
       console.log(line(cases[kind].name, r));
       console.log(`${"".padEnd(40)} ratio to bare: ${fmt(r.perSecond / base.perSecond, 2)} (goal ≥ 0.8)`);
     }

@@ -12,8 +12,8 @@ export interface QuotaExceeded {
 }
 
 /**
- * 429 `QUOTA_EXCEEDED` naming the quota, its limit, the usage and the reset time, in the message and
- * in the `X-Quota-*` headers; `Retry-After` is the seconds until the reset.
+ * 429 `QUOTA_EXCEEDED` naming the quota, its limit, the usage, what was asked and the reset time, in
+ * the body's `quota`, the message and the `X-Quota-*` headers; `Retry-After` is the seconds until the reset.
  */
 export function quotaExceededError(q: QuotaExceeded, now: Date): AppError {
   const headers: Record<string, string> = {
@@ -32,6 +32,16 @@ export function quotaExceededError(q: QuotaExceeded, now: Date): AppError {
   }
   return new AppError("QUOTA_EXCEEDED", {
     headers,
+    details: {
+      quota: {
+        metric: q.metric,
+        unit: q.unit,
+        limit: q.limit,
+        used: q.used,
+        requested: q.requested,
+        resetsAt: q.resetsAt ? q.resetsAt.toISOString() : null,
+      },
+    },
     message: message(
       `This would exceed the ${q.metric} quota: ${q.used} of ${q.limit} ${q.unit} used, ${q.requested} more asked.${resetEn}`,
       `超出配额 ${q.metric}：已用 ${q.used} / ${q.limit} ${q.unit}，本次请求 ${q.requested}。${resetZh}`,

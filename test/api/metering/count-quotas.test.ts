@@ -25,6 +25,7 @@ describe("the team_members quota", () => {
       },
       data: null,
       requestId: anyRequestId,
+      quota: { metric: "team_members", unit: "members", limit: 3, used: 3, requested: 1, resetsAt: null },
     });
     expect([res.headers.get("x-quota-metric"), res.headers.get("x-quota-limit"), res.headers.get("x-quota-used")]).toEqual([
       "team_members",

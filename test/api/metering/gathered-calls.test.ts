@@ -39,7 +39,10 @@ describe("single-record calls gathered into batches", () => {
     expect(statuses.filter((s) => s === 201)).toHaveLength(12);
     expect(statuses.filter((s) => s === 429)).toHaveLength(18);
     const refused = answers.find((r) => r.status === 429)!;
-    expect(refused.body).toMatchObject({ code: "QUOTA_EXCEEDED" });
+    expect(refused.body).toMatchObject({
+      code: "QUOTA_EXCEEDED",
+      quota: { metric: "api_calls_per_month", unit: "calls", limit: FREE.apiCalls, used: FREE.apiCalls, requested: 1 },
+    });
     expect(refused.headers.get("x-quota-used")).toBe(String(FREE.apiCalls));
     expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(t.organizationId))).toEqual({
       ledger: FREE.apiCalls,

@@ -166,6 +166,7 @@ describe("quota enforcement", () => {
       },
       data: null,
       requestId: anyRequestId,
+      quota: { metric: "api_calls_per_month", unit: "calls", limit: 1000, used: 1000, requested: 1, resetsAt },
     });
     expect(res.headers.get("x-quota-metric")).toBe("api_calls_per_month");
     expect(res.headers.get("x-quota-limit")).toBe("1000");

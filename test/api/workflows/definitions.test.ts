@@ -269,7 +269,16 @@ describe("the workflows quota", () => {
     }
     const refused = await api.call("createWorkflow", { path: q.path, body: { name: "W5" }, headers: q.owner.headers });
     expect(refused.status).toBe(429);
-    expect(refused.body).toMatchObject({ code: "QUOTA_EXCEEDED", data: null });
+    expect(refused.body).toEqual({
+      code: "QUOTA_EXCEEDED",
+      message: {
+        "en-US": "This would exceed the workflows quota: 5 of 5 workflows used, 1 more asked.",
+        "zh-CN": "超出配额 workflows：已用 5 / 5 workflows，本次请求 1。",
+      },
+      data: null,
+      requestId: expect.any(String),
+      quota: { metric: "workflows", unit: "workflows", limit: 5, used: 5, requested: 1, resetsAt: null },
+    });
     await api.call("archiveWorkflow", { path: { ...q.path, workflowId: ids[0]! }, headers: q.owner.headers });
     expect((await api.call("createWorkflow", { path: q.path, body: { name: "W5" }, headers: q.owner.headers })).status).toBe(201);
   });
