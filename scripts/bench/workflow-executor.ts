@@ -131,3 +131,31 @@ const sleepRun = await median(5, () => timeRun(sleepGraph));
 console.log(
   `10-branch fan-out of 50 ms sleeps: ${fmt(sleepRun, 1)} ms total (Promise.all of the same sleeps: ${fmt(sleepBaseline, 1)} ms, ${fmt(sleepRun / sleepBaseline)}×; goal < 100 ms)`,
 );
+
+// The sandboxed nodes: each run gets a fresh QuickJS instance (its own memory, the compiled module
+// shared); the template node also loads nunjucks' runtime into it. Baseline: a no-op node's run.
+const sandboxed = {
+  "no-op node (baseline)": compileWorkflow(fanOut(1, "noop"), registry),
+  "code node": compileWorkflow(
+    fanOut(1, "code", { code: "function main({ x }) { return { y: x + 1 } }", variables: [{ name: "x", value: 1 }] }),
+    registry,
+  ),
+  "template node": compileWorkflow(
+    fanOut(1, "template", {
+      template: "Hello {{ name | upper }}{% for i in items %} {{ i }}{% endfor %}",
+      variables: [
+        { name: "name", value: "ada" },
+        { name: "items", value: [1, 2, 3] },
+      ],
+    }),
+    registry,
+  ),
+};
+for (const [name, graph] of Object.entries(sandboxed)) {
+  for (let i = 0; i < 5; i++) await timeRun(graph);
+  const cpu = process.cpuUsage();
+  const runs = 30;
+  const wall = await median(runs, () => timeRun(graph));
+  const used = process.cpuUsage(cpu);
+  console.log(`${name.padEnd(22)} ${fmt(wall)} ms/run (median), ${fmt((used.user + used.system) / 1000 / runs)} ms CPU/run`);
+}

@@ -1,37 +1,44 @@
 /**
  * A 10-node workflow run over real HTTP, blocking, with its records saved (the run's row, one row
  * per node, the audit entry and the usage record), 60 runs at a time against native Postgres;
- * beside it, in the same run and under the same load, a bare Hono route that does one insert.
- * Prints p50/p90/p99 and the ratios; asserts nothing. Goal: workflow p99 ≤ 50 ms.
+ * beside it, rounds interleaved, a bare Hono route that does one insert. Prints p50/p90/p99, the
+ * ratios, the status counts (a workflow answer counts as expected only with status 200 and the run
+ * `succeeded`) and the CPU each request cost the server, Postgres, the load generator and the rest
+ * of the machine; asserts nothing. Goal: workflow p99 ≤ 50 ms.
  *
- *   pnpm exec tsx scripts/bench/workflow-http.ts
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pnpm exec tsx scripts/bench/workflow-http.ts
  *   BENCH_CONCURRENCY=1 BENCH_REQUESTS=500 pnpm exec tsx scripts/bench/workflow-http.ts   # one client: cost per request without queueing
  *   BENCH_PROFILE=/tmp/prof pnpm exec tsx scripts/bench/workflow-http.ts                  # also a CPU profile of the server
+ *   BENCH_QUERIES=1 pnpm exec tsx scripts/bench/workflow-http.ts                          # also the statements the server sent
  *
- * It creates a scratch database on that server (dropped at the end), and serves both apps from a
- * child process so the load generator does not share the server's event loop. Bounded: 3 minutes.
+ * It creates a scratch database on that server (dropped at the end) and serves both apps from a
+ * child process; the load comes from another (http-load.ts), so neither shares the server's event
+ * loop. Bounded: 3 minutes.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import type { Server } from "node:http";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { sql } from "kysely";
+import pg from "pg";
 import { pino } from "pino";
 import { v7 } from "uuid";
 import { createApp } from "../../server/app.ts";
 import { createOutboxMailer } from "../../server/auth/mailer.ts";
 import { openPostgres } from "../../server/db/database.ts";
 import { migrateToLatest } from "../../server/db/migrate.ts";
+import { cpuBetween, cpuSample, runLoad, type CpuSample, type LoadResult, type LoadTarget } from "./http-load.ts";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 60);
+/** Requests before each measurement, and before the first round (the server's code gets optimized). */
 const WARM_UP = 300;
+const FIRST_WARM_UP = 3_000;
 const MEASURED = Number(process.env.BENCH_REQUESTS ?? 1_200);
-const ROUNDS = 2;
+const ROUNDS = 3;
 /** The server's own default (`openPostgres`), for both apps. */
 const POOL_SIZE = 10;
 const DEADLINE_MS = 180_000;
@@ -90,6 +97,7 @@ const GRAPH = {
 // The child: both apps on real sockets.
 
 async function serveBoth(databaseUrl: string): Promise<void> {
+  if (process.env.BENCH_QUERIES) countQueries();
   const app = createApp({
     db: openPostgres(databaseUrl, POOL_SIZE).db,
     logger: pino({ level: "silent" }),
@@ -110,18 +118,31 @@ async function serveBoth(databaseUrl: string): Promise<void> {
       (server as Server).keepAliveTimeout = 60_000;
     });
   const ports = { workflow: await listen(app.fetch), baseline: await listen(baseline.fetch) };
-  // Exits cleanly when the driver is done, so `--cpu-prof` (in NODE_OPTIONS) gets to write its profile.
+  // Exits cleanly when the driver is done, so `--cpu-prof` gets to write its profile.
   process.on("SIGTERM", () => process.exit(0));
   process.send?.(ports);
 }
 
+/**
+ * BENCH_QUERIES=1: counts the statements the server sends (by their first 100 characters) and prints
+ * them as it exits, to see the round trips a run costs.
+ */
+function countQueries(): void {
+  const counts = new Map<string, number>();
+  const original = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0] as string | { text: string };
+    const text = (typeof first === "string" ? first : first.text).replace(/\s+/g, " ").slice(0, 100);
+    counts.set(text, (counts.get(text) ?? 0) + 1);
+    return original.apply(this, args);
+  } as typeof pg.Client.prototype.query;
+  process.on("exit", () => {
+    for (const [text, count] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`${String(count).padStart(7)}  ${text}`);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // The driver.
-
-interface Measured {
-  latencies: number[];
-  seconds: number;
-}
 
 async function call(
   url: string,
@@ -135,35 +156,28 @@ async function call(
   return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown> } };
 }
 
-/** A closed loop: `concurrency` clients, each sending its next request when the last one answered. */
-async function load(total: number, send: () => Promise<void>): Promise<Measured> {
-  const latencies: number[] = [];
-  let issued = 0;
-  const started = performance.now();
-  const client = async () => {
-    while (issued < total) {
-      issued++;
-      const sent = performance.now();
-      await send();
-      latencies.push(performance.now() - sent);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, client));
-  return { latencies, seconds: (performance.now() - started) / 1000 };
+/** A load result with the CPU each request cost the server, Postgres, the generator and the rest of the machine, in µs. */
+interface Measured extends LoadResult {
+  serverUs: number;
+  postgresUs: number;
+  otherUs: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-function summarize(measured: Measured) {
-  const sorted = [...measured.latencies].sort((a, b) => a - b);
+async function measure(target: LoadTarget, serverPid: number): Promise<Measured> {
+  let before: CpuSample | null = null;
+  let after: CpuSample | null = null;
+  const result = await runLoad(
+    { targets: [target], concurrency: CONCURRENCY, warmUpRequests: WARM_UP, measureRequests: MEASURED },
+    { onMeasuring: () => (before = cpuSample([serverPid])), onMeasured: () => (after = cpuSample([serverPid])) },
+  );
+  const used = cpuBetween(before!, after!);
+  const perRequest = (seconds: number) => (seconds * 1e6) / result.requests;
+  const server = used.processes.get(serverPid) ?? 0;
   return {
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    max: sorted.at(-1) as number,
-    rps: measured.latencies.length / measured.seconds,
+    ...result,
+    serverUs: perRequest(server),
+    postgresUs: perRequest(used.postgres),
+    otherUs: perRequest(used.machine - server - used.postgres) - result.generatorCpuUs,
   };
 }
 
@@ -211,8 +225,9 @@ async function drive(): Promise<void> {
       setup.db,
     );
 
+    const profile = process.env.BENCH_PROFILE;
     const server = fork(fileURLToPath(import.meta.url), ["serve"], {
-      execArgv: process.execArgv,
+      execArgv: profile ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${profile}`] : process.execArgv,
       env: { ...process.env, BENCH_DB_URL: databaseUrl },
     });
     child = server;
@@ -221,26 +236,30 @@ async function drive(): Promise<void> {
       server.once("exit", (code) => reject(new Error(`the server exited (${code})`)));
     });
     const tenant = await setUpTenant(`http://127.0.0.1:${ports.workflow}`);
-    const baselineUrl = `http://127.0.0.1:${ports.baseline}/insert`;
     const queries = ["I want a refund for order 42", "Where is my invoice?", "Hello there"];
-    let n = 0;
-    const runOnce = async () => {
-      const res = await call(tenant.runUrl, { body: { inputs: { query: queries[n++ % queries.length] } }, headers: tenant.headers });
-      if (res.status !== 200 || res.body.data?.status !== "succeeded")
-        throw new Error(`run answered ${res.status}: ${JSON.stringify(res.body)}`);
+    const workflowTarget: LoadTarget = {
+      url: tenant.runUrl,
+      method: "POST",
+      headers: tenant.headers,
+      bodies: queries.map((query) => JSON.stringify({ inputs: { query } })),
+      // The run's own status, not a node's: in the answer it is followed by the run's error and tokens.
+      expect: { status: 200, bodyIncludes: '"status":"succeeded","error":null,"totalTokens":' },
     };
-    const insertOnce = async () => {
-      const res = await call(baselineUrl, { body: { payload: { query: queries[n++ % queries.length] } } });
-      if (res.status !== 200) throw new Error(`baseline answered ${res.status}`);
+    const baselineTarget: LoadTarget = {
+      url: `http://127.0.0.1:${ports.baseline}/insert`,
+      method: "POST",
+      bodies: queries.map((query) => JSON.stringify({ payload: { query } })),
+      expect: { status: 200 },
     };
 
+    for (const target of [baselineTarget, workflowTarget]) {
+      await runLoad({ targets: [target], concurrency: CONCURRENCY, warmUpRequests: 0, measureRequests: FIRST_WARM_UP });
+    }
     const loadBefore = loadavg()[0] as number;
-    await load(WARM_UP, insertOnce);
-    await load(WARM_UP, runOnce);
-    const rounds: { baseline: ReturnType<typeof summarize>; workflow: ReturnType<typeof summarize> }[] = [];
+    const rounds: { baseline: Measured; workflow: Measured }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const baseline = summarize(await load(MEASURED, insertOnce));
-      const workflow = summarize(await load(MEASURED, runOnce));
+      const baseline = await measure(baselineTarget, server.pid!);
+      const workflow = await measure(workflowTarget, server.pid!);
       rounds.push({ baseline, workflow });
     }
     const loadAfter = loadavg()[0] as number;
@@ -253,19 +272,24 @@ async function drive(): Promise<void> {
     await setup.close();
 
     const ms = (value: number) => value.toFixed(1).padStart(6);
+    const us = (value: number) => value.toFixed(0).padStart(5);
+    const line = (name: string, m: Measured) =>
+      `  ${name} p50 ${ms(m.p50Ms)} ms  p90 ${ms(m.p90Ms)} ms  p99 ${ms(m.p99Ms)} ms  max ${ms(m.maxMs)} ms  ${m.perSecond.toFixed(0).padStart(5)} req/s` +
+      `  CPU µs/req: server ${us(m.serverUs)} postgres ${us(m.postgresUs)} generator ${us(m.generatorCpuUs)} other ${us(m.otherUs)}` +
+      `  statuses ${JSON.stringify(m.statuses)}${m.unexpected > 0 ? ` (${m.unexpected} UNEXPECTED)` : ""}` +
+      // CPU of processes outside the bench (another job on the machine) skews a round: discard it.
+      (m.otherUs * m.perSecond > 250_000 ? `  FOREIGN CPU ${((m.otherUs * m.perSecond) / 1e6).toFixed(2)} cores: discard` : "");
     console.log(
       `workflow over HTTP — Node ${process.version}; ${GRAPH.nodes.length}-node workflow (7 run, 3 skipped), blocking; ` +
-        `${CONCURRENCY} clients in a closed loop; ${MEASURED} requests per measurement after ${WARM_UP} warm-up; pool ${POOL_SIZE} per app; ` +
-        `1-min load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${(await import("node:os")).cpus().length} CPUs`,
+        `${CONCURRENCY} clients in a closed loop (node:http keep-alive, forked generator); ${MEASURED} requests per measurement after ${WARM_UP} warm-up (${FIRST_WARM_UP} before the first); ` +
+        `pool ${POOL_SIZE} per app; 1-min load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cpus().length} CPUs`,
     );
     for (const [index, { baseline, workflow }] of rounds.entries()) {
       console.log(`round ${index + 1}`);
+      console.log(line("bare Hono + 1 insert  ", baseline));
       console.log(
-        `  bare Hono + 1 insert   p50 ${ms(baseline.p50)} ms  p90 ${ms(baseline.p90)} ms  p99 ${ms(baseline.p99)} ms  max ${ms(baseline.max)} ms  ${baseline.rps.toFixed(0)} req/s`,
-      );
-      console.log(
-        `  workflow run + records p50 ${ms(workflow.p50)} ms  p90 ${ms(workflow.p90)} ms  p99 ${ms(workflow.p99)} ms  max ${ms(workflow.max)} ms  ${workflow.rps.toFixed(0)} req/s` +
-          `  (p50 ${(workflow.p50 / baseline.p50).toFixed(1)}×, p99 ${(workflow.p99 / baseline.p99).toFixed(1)}× the baseline; goal p99 ≤ 50 ms)`,
+        line("workflow run + records", workflow) +
+          `  (p50 ${(workflow.p50Ms / baseline.p50Ms).toFixed(1)}×, p99 ${(workflow.p99Ms / baseline.p99Ms).toFixed(1)}× the baseline; goal p99 ≤ 50 ms)`,
       );
     }
     console.log(
@@ -273,8 +297,10 @@ async function drive(): Promise<void> {
     );
   } finally {
     clearTimeout(deadline);
+    const exited = child && child.exitCode === null ? new Promise((resolve) => child!.once("exit", resolve)) : null;
     child?.kill();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The server writes its profile as it exits.
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     await sql.raw(`drop database if exists ${name} with (force)`).execute(admin.db);
     await admin.close();
   }

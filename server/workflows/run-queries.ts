@@ -4,12 +4,8 @@ import type { CursorKey } from "../db/cursor.ts";
 import type { WorkspaceScope } from "../tenancy/scope.ts";
 import type { NodeFailure } from "../workflow/index.ts";
 import { toJsonb, type NodeRecord, type RunRecord } from "./run-records.ts";
+import { LEASE_SECONDS, writeRunRecords } from "./run-writes.ts";
 import type { RunStatus } from "./types.ts";
-
-/** How long a running run's lease lasts; the executing server renews it well before (see run-registry). */
-export const LEASE_SECONDS = 30;
-
-const tenant = (scope: WorkspaceScope) => ({ organization_id: scope.organizationId, workspace_id: scope.workspaceId });
 
 function toRunRecord(row: Selectable<ExecutionRecordsTable>): RunRecord {
   return {
@@ -74,66 +70,10 @@ export function selectRunTarget(db: Kysely<Database>, scope: WorkspaceScope, wor
     .executeTakeFirst();
 }
 
-/** Inserts a run as `running`, leased to the server that executes it. */
-export async function insertRun(db: Kysely<Database>, scope: WorkspaceScope, run: RunRecord): Promise<void> {
-  await db
-    .insertInto("execution_records")
-    .values({
-      ...tenant(scope),
-      id: run.id,
-      workflow_id: run.workflowId,
-      version: run.version,
-      status: "running",
-      response_mode: run.responseMode,
-      inputs: toJsonb(run.inputs),
-      started_at: run.startedAt,
-      lease_until: sql<Date>`now() + make_interval(secs => ${LEASE_SECONDS})`,
-      created_by: run.createdBy,
-    })
-    .execute();
-}
-
-function nodeRows(scope: WorkspaceScope, runId: string, nodes: readonly NodeRecord[]) {
-  return nodes.map((node) => ({
-    ...tenant(scope),
-    id: node.id,
-    execution_id: runId,
-    sequence: node.sequence,
-    node_id: node.nodeId,
-    node_type: node.nodeType,
-    title: node.title,
-    step: node.step,
-    status: node.status,
-    inputs: toJsonb(node.inputs),
-    outputs: toJsonb(node.outputs),
-    error: node.error ? toJsonb(node.error) : null,
-    recovery: node.recovery,
-    attempt: node.attempt,
-    tokens: node.tokens,
-    elapsed_ms: node.elapsedMs,
-    started_at: node.startedAt,
-    finished_at: node.finishedAt,
-    iteration_node_id: node.iterationNodeId,
-    iteration_index: node.iterationIndex,
-  }));
-}
-
-/** Writes node results in one statement (the recorder batches the ones that finish together). */
-export async function insertNodeResults(
-  db: Kysely<Database>,
-  scope: WorkspaceScope,
-  runId: string,
-  nodes: readonly NodeRecord[],
-): Promise<void> {
-  await db
-    .insertInto("node_execution_results")
-    .values(nodeRows(scope, runId, nodes))
-    .execute();
-}
-
 /**
  * Writes a run's end, with its last node results in the same statement. Only a run still
- * `running` changes, so a late writer cannot undo a recovery.
+ * `running` changes, so a late writer cannot undo a recovery. (Runs write through the batched
+ * `writeRunRecords`; this is the same statement for one run.)
  */
 export async function finishRun(
   db: Kysely<Database>,
@@ -141,34 +81,9 @@ export async function finishRun(
   run: RunRecord,
   lastNodes: readonly NodeRecord[] = [],
 ): Promise<void> {
-  const values = {
-    status: run.status,
-    outputs: toJsonb(run.outputs),
-    error: run.error ? toJsonb(run.error) : null,
-    total_tokens: run.totalTokens,
-    total_steps: run.totalSteps,
-    elapsed_ms: run.elapsedMs,
-    finished_at: run.finishedAt,
-    lease_until: null,
-  };
-  if (lastNodes.length === 0) {
-    await db
-      .updateTable("execution_records")
-      .set(values)
-      .where("organization_id", "=", scope.organizationId)
-      .where("id", "=", run.id)
-      .where("status", "=", "running")
-      .execute();
-    return;
-  }
-  await db
-    .with("written", (qb) => qb.insertInto("node_execution_results").values(nodeRows(scope, run.id, lastNodes)))
-    .updateTable("execution_records")
-    .set(values)
-    .where("organization_id", "=", scope.organizationId)
-    .where("id", "=", run.id)
-    .where("status", "=", "running")
-    .execute();
+  await writeRunRecords(db, [
+    { organizationId: scope.organizationId, workspaceId: scope.workspaceId, runId: run.id, nodes: lastNodes, finished: run },
+  ]);
 }
 
 export async function selectRun(

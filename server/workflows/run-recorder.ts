@@ -1,10 +1,11 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../../generated/db.ts";
 import { newId } from "../ids.ts";
 import type { WorkspaceScope } from "../tenancy/scope.ts";
 import type { NodeRunResult, NodeStartedEvent, RunResult } from "../workflow/index.ts";
-import { insertNodeResults, finishRun } from "./run-queries.ts";
 import { finishedRecord, nodeKey, toNodeRecord, type NodeRecord, type RunRecord } from "./run-records.ts";
+import type { RunWrite } from "./run-writes.ts";
+
+/** Writes a run's records (through the batcher that puts the writes of concurrent runs in one statement). */
+export type RunWriter = (write: RunWrite) => Promise<void>;
 
 /**
  * Writes a run's records as it goes: each node's result as it finishes, then the run's end.
@@ -16,13 +17,14 @@ import { finishedRecord, nodeKey, toNodeRecord, type NodeRecord, type RunRecord 
  * in finish order. A run whose nodes all finish within that turn (no I/O) writes its results and
  * its end in one statement. `onRunFinished` writes what is left with the run's end, so a finished
  * run always reads back whole; a crash leaves the results written so far, which recovery keeps.
+ * The writer may put each of these writes in one statement with other runs' writes.
  */
 export class RunRecorder {
   /** Every node record of the run, as written: the blocking answer is built from them. */
   readonly nodes: NodeRecord[] = [];
   /** The run's record; finished once `onRunFinished` has written it. */
   record: RunRecord;
-  readonly #db: Kysely<Database>;
+  readonly #write: RunWriter;
   readonly #scope: WorkspaceScope;
   readonly #starts = new Map<string, { id: string; step: number }>();
   #pending: NodeRecord[] = [];
@@ -30,8 +32,8 @@ export class RunRecorder {
   #writing: Promise<void> | null = null;
   #failure: unknown = null;
 
-  constructor(db: Kysely<Database>, scope: WorkspaceScope, record: RunRecord) {
-    this.#db = db;
+  constructor(write: RunWriter, scope: WorkspaceScope, record: RunRecord) {
+    this.#write = write;
     this.#scope = scope;
     this.record = record;
   }
@@ -72,7 +74,7 @@ export class RunRecorder {
     this.record = this.#failure
       ? { ...finished, status: "failed", outputs: {}, error: { type: "RECORDING_FAILED", message: String(this.#failure) } }
       : finished;
-    await finishRun(this.#db, this.#scope, this.record, this.#failure ? [] : this.#pending.splice(0));
+    await this.#write(this.#runWrite(this.#failure ? [] : this.#pending.splice(0), this.record));
   }
 
   async #writeBehind(): Promise<void> {
@@ -80,11 +82,16 @@ export class RunRecorder {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        await insertNodeResults(this.#db, this.#scope, this.record.id, batch);
+        await this.#write(this.#runWrite(batch));
       } catch (error) {
         this.#failure = error;
       }
     }
     this.#writing = null;
+  }
+
+  #runWrite(nodes: readonly NodeRecord[], finished?: RunRecord): RunWrite {
+    const { organizationId, workspaceId } = this.#scope;
+    return { organizationId, workspaceId, runId: this.record.id, nodes, ...(finished ? { finished } : {}) };
   }
 }

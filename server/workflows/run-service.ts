@@ -17,9 +17,11 @@ import { toRunSummary, toWorkflowRun } from "./run-mappers.ts";
 import { observeRun } from "./run-observer.ts";
 import * as q from "./run-queries.ts";
 import type { RunRecord } from "./run-records.ts";
-import { RunRecorder } from "./run-recorder.ts";
+import { RunRecorder, type RunWriter } from "./run-recorder.ts";
+import { openRuns, writeRunRecords, type RunOpening, type RunWrite } from "./run-writes.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import { RunEventStream } from "./run-stream.ts";
+import { createBatcher } from "./write-batcher.ts";
 import type { ResponseMode, RunStatus, WorkflowRun } from "./types.ts";
 
 /** The engine's run-wide limits; its defaults when omitted (concurrency 16, 500 steps, 10 minutes). */
@@ -44,12 +46,26 @@ export interface RunRequest {
   responseMode?: ResponseMode;
 }
 
+/** Statements of each kind (openings, record writes) in flight at once; what arrives meanwhile waits to go in the next. */
+const WRITES_IN_FLIGHT = 2;
+
+/** A database error caused by the data of a statement (SQLSTATE classes 22 and 23), not by the connection. */
+const isDataError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown } | null)?.code ?? ""));
+
 const workflowNotFound = () => new AppError("NOT_FOUND", { message: message("No such workflow.", "工作流不存在。") });
 const runNotFound = () => new AppError("NOT_FOUND", { message: message("No such run.", "运行记录不存在。") });
 
 /** Runs of published versions: started here, executed in-process, recorded as they go, stoppable. */
 export function createRunService(deps: RunDeps) {
   const { db, registry, runs, cache, limits } = deps;
+  // Concurrent runs start and write their records in shared statements: one round trip for many.
+  const batching = { maxInFlight: WRITES_IN_FLIGHT, retryAlone: isDataError };
+  const open = createBatcher((openings: RunOpening[]) => openRuns(db, openings), batching);
+  const writeBatch = createBatcher(async (writes: RunWrite[]) => {
+    await writeRunRecords(db, writes);
+    return writes.map(() => undefined);
+  }, batching);
+  const write: RunWriter = writeBatch;
 
   /** The compiled graph of a published version: compiled once per process, versions never change. */
   async function compiledVersion(scope: WorkspaceScope, workflowId: string, version: number, versionId: string): Promise<CompiledGraph> {
@@ -66,50 +82,64 @@ export function createRunService(deps: RunDeps) {
     return toWorkflowRun(run, await q.selectNodeResults(db, scope, runId));
   }
 
-  /** Checks the run can start, and records it `running` (with its audit entry). */
+  /**
+   * Checks the run can start, and records it `running` with its audit entry, in one statement
+   * (shared with concurrent runs). A version this server has not compiled yet takes a second one:
+   * the first answers which version to run, which is compiled before the run is recorded.
+   */
   async function openRun(scope: WorkspaceScope, workflowId: string, request: RunRequest, actor: Actor) {
-    const target = await q.selectRunTarget(db, scope, workflowId, request.version ?? null);
-    if (!target) throw workflowNotFound();
-    if (target.archived_at) throw new AppError("ARCHIVED", { message: message("This workflow is archived.", "该工作流已归档。") });
-    if (target.latest_version === null) throw new AppError("WORKFLOW_NOT_PUBLISHED");
-    if (!target.version_id || target.version === null) {
-      throw new AppError("NOT_FOUND", { message: message("The workflow has no such version.", "该工作流没有这个版本。") });
-    }
-    const compiled = await compiledVersion(scope, workflowId, target.version, target.version_id);
-    const running: RunRecord = {
-      id: newId(),
+    const version = request.version ?? null;
+    const opening: Omit<RunOpening, "knownVersionId"> = {
+      organizationId: scope.organizationId,
+      workspaceId: scope.workspaceId,
+      runId: newId(),
       workflowId,
-      version: target.version,
-      status: "running",
+      version,
       responseMode: request.responseMode ?? "blocking",
       inputs: request.inputs,
-      outputs: {},
-      error: null,
-      totalTokens: 0,
-      totalSteps: 0,
-      elapsedMs: null,
       startedAt: new Date(),
-      finishedAt: null,
       createdBy: scope.userId,
+      audit: { id: newId(), actorUserId: actor.userId, ip: actor.ip, userAgent: actor.userAgent, requestId: actor.requestId },
     };
-    await db.transaction().execute(async (trx) => {
-      await q.insertRun(trx, scope, running);
-      await recordAudit(trx, actor, {
-        organizationId: scope.organizationId,
-        workspaceId: scope.workspaceId,
-        action: "workflow_run.start",
-        targetType: "workflow_run",
-        targetId: running.id,
-        after: { workflowId, version: running.version, responseMode: running.responseMode },
-      });
-    });
-    return { running, compiled, allowPrivateNetwork: target.allow_private_network === true };
+    for (let attempt = 1; ; attempt++) {
+      const known = cache.resolved(workflowId, version);
+      const target = await open({ ...opening, knownVersionId: known?.versionId ?? null });
+      if (!target.found) throw workflowNotFound();
+      if (target.archived) throw new AppError("ARCHIVED", { message: message("This workflow is archived.", "该工作流已归档。") });
+      if (target.latestVersion === null) throw new AppError("WORKFLOW_NOT_PUBLISHED");
+      if (!target.versionId || target.version === null) {
+        throw new AppError("NOT_FOUND", { message: message("The workflow has no such version.", "该工作流没有这个版本。") });
+      }
+      if (target.opened && known) {
+        const running: RunRecord = {
+          id: opening.runId,
+          workflowId,
+          version: target.version,
+          status: "running",
+          responseMode: opening.responseMode,
+          inputs: opening.inputs,
+          outputs: {},
+          error: null,
+          totalTokens: 0,
+          totalSteps: 0,
+          elapsedMs: null,
+          startedAt: opening.startedAt,
+          finishedAt: null,
+          createdBy: opening.createdBy,
+        };
+        return { running, compiled: known.compiled, allowPrivateNetwork: target.allowPrivateNetwork };
+      }
+      await compiledVersion(scope, workflowId, target.version, target.versionId);
+      cache.resolve(workflowId, version, target.versionId);
+      // Only a workflow published again between the two statements gets here twice.
+      if (attempt === 3) throw new Error(`workflow ${workflowId} kept changing its version while a run started`);
+    }
   }
 
   /** Executes an opened run in the background, registered so it can be stopped. */
   function launch(scope: WorkspaceScope, opened: Awaited<ReturnType<typeof openRun>>) {
     const { running, compiled } = opened;
-    const recorder = new RunRecorder(db, scope, running);
+    const recorder = new RunRecorder(write, scope, running);
     const stream = running.responseMode === "streaming" ? new RunEventStream(runEvents(running)) : null;
     const controller = new AbortController();
     const done = executeWorkflow(compiled, {

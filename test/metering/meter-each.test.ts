@@ -6,7 +6,7 @@ import { createTestApp, type TestApp } from "../harness.ts";
 import { createTenant, type TestTenant } from "../fixtures.ts";
 import { FREE, ledgerAndCounter } from "./support.ts";
 
-// meter_each() (sql/0014) takes the single-event calls a server has gathered, as one set. Its
+// meter_each() (sql/0022) takes the single-event calls a server has gathered, as one set. Its
 // answers are checked here for one batch that holds every case at once, straight through SQL, so
 // the batch is exactly what the test says; test/api/metering/gathered-calls.test.ts races calls
 // through the HTTP API into such batches.

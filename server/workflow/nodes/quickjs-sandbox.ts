@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC, type QuickJSContext, type QuickJSHandle } from "quickjs-emscripten";
 import { NodeError } from "../errors.ts";
 import type { JsonSchema } from "../define-node.ts";
@@ -38,15 +40,16 @@ const BASE_PAGES = 256;
  *
  * The memory limit is enforced by the WebAssembly memory itself: QuickJS's own malloc limit cannot
  * see the size of large blocks in this build, so one shared instance would grow (and never shrink)
- * with whatever a program allocated. A fresh instance per run costs a few milliseconds and leaves
- * nothing behind, not even a state a failed run may have corrupted.
+ * with whatever a program allocated. Each run gets a fresh instance with a memory of its own, which
+ * leaves nothing behind, not even a state a failed run may have corrupted; only the compiled
+ * WebAssembly module (code, no state) is shared, so an instance costs no compilation.
  *
  * Returns the entry's `value`; throws `NodeError` (`CODE_ERROR`, `CODE_TIME_LIMIT`, `CODE_MEMORY_LIMIT`, `SANDBOX_FAILED`).
  */
 export async function runInSandbox(program: SandboxProgram, limits: SandboxLimits, signal: AbortSignal): Promise<unknown> {
   const limitBytes = limits.memoryLimitMb * 1024 * 1024;
   const memory = new WebAssembly.Memory({ initial: BASE_PAGES, maximum: BASE_PAGES + Math.ceil(limitBytes / WASM_PAGE_BYTES) });
-  const module = await newQuickJSWASMModule(newVariant(RELEASE_SYNC, { wasmMemory: memory }));
+  const module = await newQuickJSWASMModule(newVariant(RELEASE_SYNC, { wasmModule: await compiledQuickJS(), wasmMemory: memory }));
   if (signal.aborted) throw signal.reason;
   const runtime = module.newRuntime();
   try {
@@ -70,6 +73,19 @@ export async function runInSandbox(program: SandboxProgram, limits: SandboxLimit
       // The instance is dropped with this run; a failed teardown has nothing left to harm.
     }
   }
+}
+
+let compiled: Promise<WebAssembly.Module> | null = null;
+
+/** The QuickJS build's WebAssembly, compiled once per process (compiling it took most of a run's time). */
+function compiledQuickJS(): Promise<WebAssembly.Module> {
+  compiled ??= (async () => {
+    // The build is a dependency of quickjs-emscripten, resolved from there.
+    const fromQuickJS = createRequire(createRequire(import.meta.url).resolve("quickjs-emscripten"));
+    return WebAssembly.compile(await readFile(fromQuickJS.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")));
+  })();
+  compiled.catch(() => (compiled = null));
+  return compiled;
 }
 
 /** What telling a limit from the code's own error needs. */
