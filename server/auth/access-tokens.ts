@@ -18,7 +18,13 @@ export interface AccessClaims {
  * (`sub`) and the session (`sid`). Time comes from the injected clock.
  */
 export function createAccessTokens(secret: string, now: () => Date) {
-  const key = new TextEncoder().encode(secret);
+  // Imported once: handed raw bytes, jose imports a key on every call, which costs about as much as the HMAC.
+  let imported: Promise<CryptoKey> | null = null;
+  const hmacKey = () =>
+    (imported ??= crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]));
   return {
     async issue(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }> {
       const issuedAt = Math.floor(now().getTime() / 1000);
@@ -30,14 +36,19 @@ export function createAccessTokens(secret: string, now: () => Date) {
         .setAudience(AUDIENCE)
         .setIssuedAt(issuedAt)
         .setExpirationTime(expiresAt)
-        .sign(key);
+        .sign(await hmacKey());
       return { token, expiresAt };
     },
 
     /** The claims of a valid token; `TOKEN_EXPIRED` or `UNAUTHENTICATED` otherwise. */
     async verify(token: string): Promise<AccessClaims> {
       try {
-        const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"], currentDate: now() });
+        const { payload } = await jwtVerify(token, await hmacKey(), {
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: ["HS256"],
+          currentDate: now(),
+        });
         if (typeof payload.sub !== "string" || typeof payload.sid !== "string") throw new AppError("UNAUTHENTICATED");
         return { userId: payload.sub, sessionId: payload.sid };
       } catch (error) {

@@ -3,7 +3,7 @@ import type { Database } from "../../generated/db.ts";
 import { currentPlanOf, type CurrentPlan } from "../billing/current-plan.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { createCoalescer } from "./coalescer.ts";
+import { createCoalescer } from "../db/coalescer.ts";
 import type { PlanCache } from "./plan-cache.ts";
 import { errorOfOutcome, translateMeterError, type Outcome, type StoredRow } from "./meter-outcomes.ts";
 import { PERIOD_QUOTAS, quotaArgument, type ResourceType } from "./quotas.ts";

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { RouteDefinition } from "../../generated/handler-types.ts";
 import type { Database } from "../../generated/db.ts";
+import { createCoalescer } from "../db/coalescer.ts";
 import { AppError } from "../errors.ts";
 import { REQUIRED_ROLE, atLeast, stronger, type Role, type ScopedOperationId } from "./roles.ts";
 
@@ -26,43 +27,46 @@ const raisesTo = (rootRole: Role | null): Role | null => (rootRole === "admin" |
 
 const notFound = () => new AppError("NOT_FOUND");
 
-async function organizationScope(db: Kysely<Database>, userId: string, organizationId: string): Promise<TenantScope> {
-  const row = await sql<{ root_role: Role | null; is_member: boolean }>`
-    select
-      (select tm.role from team_members tm where tm.team_id = o.root_team_id and tm.user_id = ${userId}) as root_role,
-      exists (select 1 from team_members tm where tm.organization_id = o.id and tm.user_id = ${userId}) as is_member
-    from organizations o where o.id = ${organizationId}`
-    .execute(db)
-    .then((r) => r.rows[0]);
-  if (!row || !row.is_member) throw notFound();
-  return { userId, organizationId, teamId: null, workspaceId: null, rootRole: row.root_role, role: row.root_role ?? "member" };
+/** What the path names: the kind of tenant and its id. */
+interface ScopeLookup {
+  userId: string;
+  kind: "organization" | "team" | "workspace";
+  id: string;
 }
 
-async function teamScope(db: Kysely<Database>, userId: string, where: { teamId: string } | { workspaceId: string }): Promise<TenantScope> {
-  const target =
-    "teamId" in where
-      ? sql`select t.id as team_id, null::uuid as workspace_id, t.organization_id from teams t where t.id = ${where.teamId}`
-      : sql`select w.team_id, w.id as workspace_id, w.organization_id from workspaces w where w.id = ${where.workspaceId}`;
-  const row = await sql<{
-    team_id: string;
-    workspace_id: string | null;
-    organization_id: string;
-    team_role: Role | null;
-    root_role: Role | null;
-  }>`
-    with target as (${target})
-    select target.*,
-      (select tm.role from team_members tm where tm.team_id = target.team_id and tm.user_id = ${userId}) as team_role,
-      (select tm.role from team_members tm join organizations o on o.root_team_id = tm.team_id
-        where o.id = target.organization_id and tm.user_id = ${userId}) as root_role
-    from target`
-    .execute(db)
-    .then((r) => r.rows[0]);
-  if (!row) throw notFound();
-  const raised = raisesTo(row.root_role);
-  const role = row.team_role && raised ? stronger(row.team_role, raised) : (row.team_role ?? raised);
+interface ScopeRow {
+  o_ord: number;
+  o_organization_id: string | null;
+  o_team_id: string | null;
+  o_workspace_id: string | null;
+  o_team_role: Role | null;
+  o_root_role: Role | null;
+  o_is_member: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The tenants and roles of many lookups, in order: one statement (tenant_scopes(), sql/0024). */
+async function selectScopes(db: Kysely<Database>, lookups: readonly ScopeLookup[]): Promise<(ScopeRow | undefined)[]> {
+  const input = lookups.map((l, ord) => ({ ord, user_id: l.userId, kind: l.kind, id: l.id }));
+  const { rows } = await sql<ScopeRow>`select * from tenant_scopes(${JSON.stringify(input)}::jsonb)`.execute(db);
+  const answers = new Array<ScopeRow | undefined>(lookups.length);
+  for (const row of rows) answers[row.o_ord] = row;
+  return answers;
+}
+
+/** The scope of a lookup's row: the caller's effective role there, or 404 when it has none. */
+function toScope(lookup: ScopeLookup, row: ScopeRow | undefined): TenantScope {
+  if (!row?.o_organization_id) throw notFound();
+  const base = { userId: lookup.userId, organizationId: row.o_organization_id, rootRole: row.o_root_role };
+  if (lookup.kind === "organization") {
+    if (!row.o_is_member) throw notFound();
+    return { ...base, teamId: null, workspaceId: null, role: row.o_root_role ?? "member" };
+  }
+  const raised = raisesTo(row.o_root_role);
+  const role = row.o_team_role && raised ? stronger(row.o_team_role, raised) : (row.o_team_role ?? raised);
   if (!role) throw notFound();
-  return { userId, organizationId: row.organization_id, teamId: row.team_id, workspaceId: row.workspace_id, rootRole: row.root_role, role };
+  return { ...base, teamId: row.o_team_id, workspaceId: row.o_workspace_id, role };
 }
 
 /**
@@ -71,14 +75,19 @@ async function teamScope(db: Kysely<Database>, userId: string, where: { teamId: 
  * role there gets 404, never 403 and never the row; a role too low gets 403.
  */
 export function createScopeResolver(db: Kysely<Database>) {
+  // The lookups of requests that arrive together go in one statement (server/db/coalescer.ts).
+  const lookUp = createCoalescer((lookups: ScopeLookup[]) => selectScopes(db, lookups), { maxInFlight: 2, minBatchWhileBusy: 8 });
   return async function resolveScope(route: RouteDefinition, userId: string, path: Record<string, unknown>): Promise<TenantScope | null> {
     const required = REQUIRED_ROLE[route.operationId as ScopedOperationId] as Role | undefined;
-    let scope: TenantScope;
-    if (typeof path.workspaceId === "string") scope = await teamScope(db, userId, { workspaceId: path.workspaceId });
-    else if (typeof path.teamId === "string") scope = await teamScope(db, userId, { teamId: path.teamId });
-    else if (typeof path.organizationId === "string") scope = await organizationScope(db, userId, path.organizationId);
+    let lookup: ScopeLookup;
+    if (typeof path.workspaceId === "string") lookup = { userId, kind: "workspace", id: path.workspaceId };
+    else if (typeof path.teamId === "string") lookup = { userId, kind: "team", id: path.teamId };
+    else if (typeof path.organizationId === "string") lookup = { userId, kind: "organization", id: path.organizationId };
     else return null;
     if (!required) throw new Error(`operation ${route.operationId} names a tenant but has no row in REQUIRED_ROLE`);
+    // The contract makes these UUIDs; anything else would fail the whole gathered statement, so it is checked here too.
+    if (!UUID.test(lookup.id)) throw notFound();
+    const scope = toScope(lookup, await lookUp(lookup));
     if (!atLeast(scope.role, required)) throw new AppError("FORBIDDEN");
     return scope;
   };

@@ -21,7 +21,7 @@ import { RunRecorder, type RunWriter } from "./run-recorder.ts";
 import { openRuns, writeRunRecords, type RunOpening, type RunWrite } from "./run-writes.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import { RunEventStream } from "./run-stream.ts";
-import { createBatcher } from "./write-batcher.ts";
+import { createCoalescer } from "../db/coalescer.ts";
 import type { ResponseMode, RunStatus, WorkflowRun } from "./types.ts";
 
 /** The engine's run-wide limits; its defaults when omitted (concurrency 16, 500 steps, 10 minutes). */
@@ -60,8 +60,8 @@ export function createRunService(deps: RunDeps) {
   const { db, registry, runs, cache, limits } = deps;
   // Concurrent runs start and write their records in shared statements: one round trip for many.
   const batching = { maxInFlight: WRITES_IN_FLIGHT, retryAlone: isDataError };
-  const open = createBatcher((openings: RunOpening[]) => openRuns(db, openings), batching);
-  const writeBatch = createBatcher(async (writes: RunWrite[]) => {
+  const open = createCoalescer((openings: RunOpening[]) => openRuns(db, openings), batching);
+  const writeBatch = createCoalescer(async (writes: RunWrite[]) => {
     await writeRunRecords(db, writes);
     return writes.map(() => undefined);
   }, batching);

@@ -6,7 +6,7 @@ import { toJsonb, type NodeRecord, type RunRecord } from "./run-records.ts";
 export const LEASE_SECONDS = 30;
 
 /**
- * The statements a run writes, each taking many runs at once as JSON (write-batcher.ts gathers
+ * The statements a run writes, each taking many runs at once as JSON (server/db/coalescer.ts gathers
  * them): calls of the functions of sql/0023_workflow_run_writes.sql, whose plans Postgres keeps.
  */
 

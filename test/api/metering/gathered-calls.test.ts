@@ -4,7 +4,7 @@ import { createTenant, dataOf } from "../../fixtures.ts";
 import { createOrgKey, FREE, ledgerAndCounter, recordUsage } from "../../metering/support.ts";
 
 // Single-record calls that arrive together are checked and recorded in gathered batches
-// (server/metering/coalescer.ts, meter_each() in sql/0022). Whatever the batches hold, each call
+// (server/db/coalescer.ts, meter_each() in sql/0022). Whatever the batches hold, each call
 // gets the answer it would get alone. The native race (test/metering/race.native.test.ts) does the
 // same across connections and servers.
 
