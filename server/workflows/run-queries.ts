@@ -4,7 +4,7 @@ import type { CursorKey } from "../db/cursor.ts";
 import type { WorkspaceScope } from "../tenancy/scope.ts";
 import type { NodeFailure } from "../workflow/index.ts";
 import { toJsonb, type NodeRecord, type RunRecord } from "./run-records.ts";
-import { LEASE_SECONDS, writeRunRecords } from "./run-writes.ts";
+import { LEASE_SECONDS } from "./run-writes.ts";
 import type { RunStatus } from "./types.ts";
 
 function toRunRecord(row: Selectable<ExecutionRecordsTable>): RunRecord {
@@ -68,22 +68,6 @@ export function selectRunTarget(db: Kysely<Database>, scope: WorkspaceScope, wor
     .where("w.workspace_id", "=", scope.workspaceId)
     .where("w.id", "=", workflowId)
     .executeTakeFirst();
-}
-
-/**
- * Writes a run's end, with its last node results in the same statement. Only a run still
- * `running` changes, so a late writer cannot undo a recovery. (Runs write through the batched
- * `writeRunRecords`; this is the same statement for one run.)
- */
-export async function finishRun(
-  db: Kysely<Database>,
-  scope: WorkspaceScope,
-  run: RunRecord,
-  lastNodes: readonly NodeRecord[] = [],
-): Promise<void> {
-  await writeRunRecords(db, [
-    { organizationId: scope.organizationId, workspaceId: scope.workspaceId, runId: run.id, nodes: lastNodes, finished: run },
-  ]);
 }
 
 export async function selectRun(
