@@ -160,10 +160,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound(onNotFound);
 
   mountDocs(app, contract);
+  const consoleToken = consoleTokenAuthenticator(full.db, services.tokens);
   const authenticators: Record<string, Authenticator> = {
-    ConsoleToken: consoleTokenAuthenticator(full.db, services.tokens),
+    ConsoleToken: consoleToken,
     StripeSignature: stripeSignatureAuthenticator(services.billing.context.payments, full.now),
-    OrganizationApiKey: organizationApiKeyAuthenticator(services.apiKeys, consoleTokenAuthenticator(full.db, services.tokens)),
+    OrganizationApiKey: organizationApiKeyAuthenticator(services.apiKeys, consoleToken),
   };
   bindRoutes(app, {
     routes,

@@ -33,3 +33,10 @@ export function newId(): string {
   }
   return v7({ random, msecs: lastMs, seq });
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` is spelled as a UUID (any version, either case): what Postgres's `uuid` type takes. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -1,10 +1,9 @@
 import type { Authenticator } from "../http/bind-routes.ts";
 import { AppError } from "../errors.ts";
+import { isUuid } from "../ids.ts";
 import { message } from "../messages.ts";
 import { looksLikeOrganizationKey } from "./key-format.ts";
 import type { ApiKeyService } from "./service.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const needsKey = () =>
   new AppError("UNAUTHENTICATED", {
@@ -26,7 +25,7 @@ export function organizationApiKeyAuthenticator(keys: ApiKeyService, consoleToke
     const organizationId = c.req.param("organizationId") ?? "";
     if (!looksLikeOrganizationKey(bearer)) {
       const session = await consoleToken(c);
-      if (session?.kind === "user" && UUID.test(organizationId) && (await keys.isMember(session.userId, organizationId))) throw needsKey();
+      if (session?.kind === "user" && isUuid(organizationId) && (await keys.isMember(session.userId, organizationId))) throw needsKey();
       throw new AppError("NOT_FOUND");
     }
     const key = await keys.authenticate(bearer);

@@ -3,6 +3,7 @@ import type { RouteDefinition } from "../../generated/handler-types.ts";
 import type { Database } from "../../generated/db.ts";
 import { createCoalescer } from "../db/coalescer.ts";
 import { AppError } from "../errors.ts";
+import { isUuid } from "../ids.ts";
 import { REQUIRED_ROLE, atLeast, stronger, type Role, type ScopedOperationId } from "./roles.ts";
 
 /** The tenant a scoped request acts in, and the caller's effective role there. Queries of tenant data take it first. */
@@ -44,8 +45,6 @@ interface ScopeRow {
   o_is_member: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The tenants and roles of many lookups, in order: one statement (tenant_scopes(), sql/0024). */
 async function selectScopes(db: Kysely<Database>, lookups: readonly ScopeLookup[]): Promise<(ScopeRow | undefined)[]> {
   const input = lookups.map((l, ord) => ({ ord, user_id: l.userId, kind: l.kind, id: l.id }));
@@ -86,7 +85,7 @@ export function createScopeResolver(db: Kysely<Database>) {
     else return null;
     if (!required) throw new Error(`operation ${route.operationId} names a tenant but has no row in REQUIRED_ROLE`);
     // The contract makes these UUIDs; anything else would fail the whole gathered statement, so it is checked here too.
-    if (!UUID.test(lookup.id)) throw notFound();
+    if (!isUuid(lookup.id)) throw notFound();
     const scope = toScope(lookup, await lookUp(lookup));
     if (!atLeast(scope.role, required)) throw new AppError("FORBIDDEN");
     return scope;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newId } from "../../server/ids.ts";
+import { isUuid, newId } from "../../server/ids.ts";
 
 describe("newId", () => {
   it("makes distinct UUID v7s that sort in the order they were made, also within one millisecond", () => {
@@ -9,5 +9,15 @@ describe("newId", () => {
     expect([...ids].sort()).toEqual(ids);
     // Far more ids than milliseconds passed: many shared one, and still sorted.
     expect(new Set(ids.map((id) => id.slice(0, 13))).size).toBeLessThan(ids.length);
+    expect(ids.every(isUuid)).toBe(true);
+  });
+
+  it("tells a UUID from what only looks like one", () => {
+    expect(isUuid("0190B6A0-0000-7000-8000-000000000001")).toBe(true);
+    expect(
+      ["", "0190b6a0-0000-7000-8000-00000000001", "0190b6a0-0000-7000-8000-00000000000g", " 0190b6a0-0000-7000-8000-000000000001"].some(
+        isUuid,
+      ),
+    ).toBe(false);
   });
 });
