@@ -3,7 +3,7 @@ import { AppError } from "../../server/errors.ts";
 import { createMeteringServices } from "../../server/metering/services.ts";
 import { createTestApp, TEST_AUTH_SECRET, type TestApp } from "../harness.ts";
 import { createTenant } from "../fixtures.ts";
-import { createOrgKey, FREE, ledgerAndCounter, recordUsage } from "./support.ts";
+import { createOrgKey, FREE, ledgerAndCounter, periodStartOf, recordUsage } from "./support.ts";
 
 let api: TestApp;
 let metering: ReturnType<typeof createMeteringServices>;
@@ -18,13 +18,7 @@ describe("metering an LLM call", () => {
     const t = await createTenant(api);
     const key = await createOrgKey(api, t);
     await recordUsage(api, t, key, [{ idempotencyKey: "earlier", resourceType: "token", quantity: FREE.tokens - 1500 }]);
-    const start = (
-      await api.db
-        .selectFrom("subscriptions")
-        .select("current_period_start")
-        .where("organization_id", "=", t.organizationId)
-        .executeTakeFirstOrThrow()
-    ).current_period_start;
+    const start = await periodStartOf(api, t.organizationId);
     let calls = 0;
     const model = async () => {
       calls++;
@@ -64,25 +58,13 @@ describe("metering an LLM call", () => {
     await metering.meter.record(t.organizationId, events, { enforce: false });
     const again = await metering.meter.record(t.organizationId, events, { enforce: false });
     expect(again[0]!.replayed).toBe(true);
-    const start = (
-      await api.db
-        .selectFrom("subscriptions")
-        .select("current_period_start")
-        .where("organization_id", "=", t.organizationId)
-        .executeTakeFirstOrThrow()
-    ).current_period_start;
+    const start = await periodStartOf(api, t.organizationId);
     expect(await ledgerAndCounter(api, t.organizationId, "message", start)).toEqual({ ledger: 1, counter: 1 });
   });
 
   it("records inside a caller's transaction, and leaves nothing when that transaction rolls back", async () => {
     const t = await createTenant(api);
-    const start = (
-      await api.db
-        .selectFrom("subscriptions")
-        .select("current_period_start")
-        .where("organization_id", "=", t.organizationId)
-        .executeTakeFirstOrThrow()
-    ).current_period_start;
+    const start = await periodStartOf(api, t.organizationId);
     await api.db
       .transaction()
       .execute(async (trx) => {

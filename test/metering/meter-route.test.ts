@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../harness.ts";
 import { createTenant } from "../fixtures.ts";
 import { meteredTestApp } from "./metered-route.ts";
-import { createOrgKey, FREE, ledgerAndCounter, recordUsage } from "./support.ts";
+import { createOrgKey, FREE, ledgerAndCounter, periodStartOf, recordUsage } from "./support.ts";
 
 let api: TestApp;
 let metered: ReturnType<typeof meteredTestApp>;
@@ -11,15 +11,6 @@ beforeAll(async () => {
   metered = meteredTestApp(api.db, api.clock.now);
 });
 afterAll(() => api.close());
-
-async function periodStartOf(organizationId: string) {
-  const row = await api.db
-    .selectFrom("subscriptions")
-    .select("current_period_start")
-    .where("organization_id", "=", organizationId)
-    .executeTakeFirstOrThrow();
-  return row.current_period_start;
-}
 
 describe("the metering hook of @metered operations", () => {
   it("records one unit before the handler runs, and refuses the call before it once the quota is used up", async () => {
@@ -34,7 +25,7 @@ describe("the metering hook of @metered operations", () => {
     const refused = await metered.request(t.organizationId, key.headers);
     expect(await refused.json()).toMatchObject({ code: "QUOTA_EXCEEDED" });
     expect(refused.headers.get("x-quota-metric")).toBe("api_calls_per_month");
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(t.organizationId))).toEqual({
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(api, t.organizationId))).toEqual({
       ledger: FREE.apiCalls,
       counter: FREE.apiCalls,
     });
@@ -57,7 +48,7 @@ describe("the metering hook of @metered operations", () => {
     const headers = { ...key.headers, "idempotency-key": "job-42" };
     expect((await metered.request(t.organizationId, headers)).status).toBe(200);
     expect((await metered.request(t.organizationId, headers)).status).toBe(200);
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(t.organizationId))).toEqual({
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(api, t.organizationId))).toEqual({
       ledger: 1,
       counter: 1,
     });
@@ -75,7 +66,7 @@ describe("the metering hook of @metered operations", () => {
     const otherKey = await createOrgKey(api, other);
     expect((await metered.request(t.organizationId, otherKey.headers)).status).toBe(404);
     expect((await metered.request(t.organizationId, {})).status).toBe(401);
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(t.organizationId))).toEqual({
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(api, t.organizationId))).toEqual({
       ledger: 0,
       counter: 0,
     });

@@ -8,7 +8,7 @@ import { createOutboxMailer } from "../../server/auth/mailer.ts";
 import { openPostgres, type DatabaseHandle } from "../../server/db/database.ts";
 import { createTestApp, TEST_AUTH_SECRET, type TestApp } from "../harness.ts";
 import { createTenant } from "../fixtures.ts";
-import { createOrgKey, FREE, ledgerAndCounter, recordUsage } from "./support.ts";
+import { createOrgKey, FREE, ledgerAndCounter, periodStartOf, recordUsage } from "./support.ts";
 import { meteredTestApp } from "./metered-route.ts";
 
 /**
@@ -56,13 +56,7 @@ describe("quota races on native Postgres", () => {
       const t = await createTenant(api);
       const key = await createOrgKey(api, t);
       const path = `/api/v1/organizations/${t.organizationId}/usage/records`;
-      const start = (
-        await api.db
-          .selectFrom("subscriptions")
-          .select("current_period_start")
-          .where("organization_id", "=", t.organizationId)
-          .executeTakeFirstOrThrow()
-      ).current_period_start;
+      const start = await periodStartOf(api, t.organizationId);
       // Even rounds: batches of two records (5 + 5 calls), each its own transaction. Odd rounds: one
       // record of 10 calls, which each server gathers into shared round trips. Either way 1000 calls
       // of the free plan leave room for exactly 100 requests.
@@ -87,13 +81,7 @@ describe("quota races on native Postgres", () => {
       const t = await createTenant(api);
       const key = await createOrgKey(api, t);
       await recordUsage(api, t, key, [{ idempotencyKey: "prefill", resourceType: "api_call", quantity: FREE.apiCalls - REQUESTS / 2 }]);
-      const start = (
-        await api.db
-          .selectFrom("subscriptions")
-          .select("current_period_start")
-          .where("organization_id", "=", t.organizationId)
-          .executeTakeFirstOrThrow()
-      ).current_period_start;
+      const start = await periodStartOf(api, t.organizationId);
       const result = await race((i) => metered[i % SERVERS]!.request(t.organizationId, key.headers));
       expect({ round, ...result }).toEqual({ round, ok: REQUESTS / 2, refused: REQUESTS / 2 });
       expect(metered.reduce((n, m) => n + m.handled(), 0)).toBe((round + 1) * (REQUESTS / 2));

@@ -38,6 +38,16 @@ export async function useCalendarMonths(api: TestApp, organizationId: string): P
   await api.db.updateTable("subscriptions").set({ current_period_end: null }).where("organization_id", "=", organizationId).execute();
 }
 
+/** The start of the organization's current billing period: where its usage counts now. */
+export async function periodStartOf(api: TestApp, organizationId: string): Promise<Date> {
+  const row = await api.db
+    .selectFrom("subscriptions")
+    .select("current_period_start")
+    .where("organization_id", "=", organizationId)
+    .executeTakeFirstOrThrow();
+  return row.current_period_start;
+}
+
 /** The ledger's sum and the counter of one metric in the period that starts at `periodStart`. */
 export async function ledgerAndCounter(api: TestApp, organizationId: string, resourceType: string, periodStart: Date) {
   const ledger = await api.db

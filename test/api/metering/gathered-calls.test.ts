@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../../harness.ts";
 import { createTenant, dataOf } from "../../fixtures.ts";
-import { createOrgKey, FREE, ledgerAndCounter, recordUsage } from "../../metering/support.ts";
+import { createOrgKey, FREE, ledgerAndCounter, periodStartOf, recordUsage } from "../../metering/support.ts";
 
 // Single-record calls that arrive together are checked and recorded in gathered batches
 // (server/db/coalescer.ts, meter_each() in sql/0022). Whatever the batches hold, each call
@@ -13,15 +13,6 @@ beforeAll(async () => {
   api = await createTestApp();
 });
 afterAll(() => api.close());
-
-async function periodStartOf(organizationId: string) {
-  const row = await api.db
-    .selectFrom("subscriptions")
-    .select("current_period_start")
-    .where("organization_id", "=", organizationId)
-    .executeTakeFirstOrThrow();
-  return row.current_period_start;
-}
 
 describe("single-record calls gathered into batches", () => {
   it("lets exactly as many through as fit, and refuses the rest with QUOTA_EXCEEDED", async () => {
@@ -44,7 +35,7 @@ describe("single-record calls gathered into batches", () => {
       quota: { metric: "api_calls_per_month", unit: "calls", limit: FREE.apiCalls, used: FREE.apiCalls, requested: 1 },
     });
     expect(refused.headers.get("x-quota-used")).toBe(String(FREE.apiCalls));
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(t.organizationId))).toEqual({
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(api, t.organizationId))).toEqual({
       ledger: FREE.apiCalls,
       counter: FREE.apiCalls,
     });
@@ -77,7 +68,7 @@ describe("single-record calls gathered into batches", () => {
     const conflicting = answers[16]!;
     expect(conflicting.status).toBe(409);
     expect(conflicting.body).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(t.organizationId))).toEqual({
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(api, t.organizationId))).toEqual({
       ledger: 10,
       counter: 10,
     });
