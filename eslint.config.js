@@ -20,8 +20,14 @@ const layers = {
           {
             target: "./server/workflow",
             from: "./server",
-            except: ["./workflow"],
+            except: ["./workflow", "./net"],
             message: "the workflow engine imports no domain: nodes reach the world through their context.",
+          },
+          {
+            target: "./server/net",
+            from: "./server",
+            except: ["./net"],
+            message: "server/net is neutral: it imports nothing of the server.",
           },
           {
             target: ["./server/db", "./server/errors.ts", "./server/messages.ts", "./server/money.ts"],

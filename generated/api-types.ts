@@ -624,7 +624,11 @@ export type paths = {
         };
         /** @description The webhook, or `null` when none is set. */
         get: operations["getWebhook"];
-        /** @description Set the webhook's URL. The first time, and with `rotateSecret`, a new signing secret is made and shown in this answer only. */
+        /**
+         * @description Set the webhook's URL. The first time, and with `rotateSecret`, a new signing secret is made and shown in this answer only.
+         *     Events go to public addresses only: a URL whose host is a private, loopback or link-local address is refused (422), and a
+         *     name that resolves to one fails at delivery.
+         */
         put: operations["setWebhook"];
         post?: never;
         /** @description Remove the webhook; pending deliveries are dropped. */
@@ -1508,7 +1512,7 @@ export type components = {
          *     may branch on the code without reading the status or the message.
          * @enum {string}
          */
-        "Common.ErrorCode": "VALIDATION_FAILED" | "MALFORMED_BODY" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "FORBIDDEN" | "INVITATION_EMAIL_MISMATCH" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "CONFLICT" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "INVITATION_ALREADY_ACCEPTED" | "INVITATION_EXPIRED" | "INVITATION_REVOKED" | "RESET_TOKEN_INVALID" | "UNPROCESSABLE" | "LAST_OWNER" | "ARCHIVED" | "PLAN_NOT_FOUND" | "PLAN_ARCHIVED" | "BILLING_CYCLE_MISMATCH" | "SAME_PLAN" | "CURRENCY_MISMATCH" | "QUOTA_BELOW_USAGE" | "PAYMENT_METHOD_REQUIRED" | "PAYMENT_METHOD_INVALID" | "AMOUNT_MISMATCH" | "SUBSCRIPTION_EXISTS" | "SUBSCRIPTION_ENDED" | "CANCELLATION_PENDING" | "NOTHING_TO_RESUME" | "INVOICE_NOT_OPEN" | "PAYMENT_PROVIDER_MANAGED" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_PROVIDER_UNAVAILABLE" | "IDEMPOTENCY_KEY_REUSED" | "UNKNOWN_NODE_TYPE" | "INVALID_NODE_CONFIG" | "DANGLING_CONNECTION" | "GRAPH_CYCLE" | "UNREACHABLE_NODE" | "VARIABLE_NOT_UPSTREAM" | "MISSING_START_NODE" | "MULTIPLE_START_NODES" | "DUPLICATE_NODE_ID" | "WORKFLOW_NOT_PUBLISHED" | "RUN_NOT_RUNNING" | "QUOTA_EXCEEDED" | "RATE_LIMITED" | "INTERNAL_ERROR";
+        "Common.ErrorCode": "VALIDATION_FAILED" | "MALFORMED_BODY" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "FORBIDDEN" | "INVITATION_EMAIL_MISMATCH" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "CONFLICT" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "INVITATION_ALREADY_ACCEPTED" | "INVITATION_EXPIRED" | "INVITATION_REVOKED" | "RESET_TOKEN_INVALID" | "UNPROCESSABLE" | "LAST_OWNER" | "ARCHIVED" | "PLAN_NOT_FOUND" | "PLAN_ARCHIVED" | "BILLING_CYCLE_MISMATCH" | "SAME_PLAN" | "CURRENCY_MISMATCH" | "QUOTA_BELOW_USAGE" | "PAYMENT_METHOD_REQUIRED" | "PAYMENT_METHOD_INVALID" | "AMOUNT_MISMATCH" | "SUBSCRIPTION_EXISTS" | "SUBSCRIPTION_ENDED" | "CANCELLATION_PENDING" | "NOTHING_TO_RESUME" | "INVOICE_NOT_OPEN" | "PAYMENT_PROVIDER_MANAGED" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_PROVIDER_UNAVAILABLE" | "IDEMPOTENCY_KEY_REUSED" | "UNKNOWN_NODE_TYPE" | "INVALID_NODE_CONFIG" | "DANGLING_CONNECTION" | "GRAPH_CYCLE" | "UNREACHABLE_NODE" | "VARIABLE_NOT_UPSTREAM" | "MISSING_START_NODE" | "MULTIPLE_START_NODES" | "DUPLICATE_NODE_ID" | "PRIVATE_NETWORK_REFUSED" | "WORKFLOW_NOT_PUBLISHED" | "RUN_NOT_RUNNING" | "QUOTA_EXCEEDED" | "RATE_LIMITED" | "INTERNAL_ERROR";
         /** @description One field of a request that failed validation. */
         "Common.FieldError": {
             /** @description Where the field is. */
@@ -1547,7 +1551,7 @@ export type components = {
          * @description An instant, RFC 3339 with a `Z` offset, e.g. `2026-11-22T08:00:00Z`.
          */
         "Common.Timestamp": string;
-        /** @description The 400 body: the error envelope plus every field that failed. */
+        /** @description The 400 body, and the 422 body of a rule about one field: the error envelope plus every field that failed. */
         "Common.ValidationErrorBody": {
             /** @description The stable, machine-readable error code. */
             code: components["schemas"]["Common.ErrorCode"];
@@ -1733,7 +1737,7 @@ export type components = {
         "Metering.SetWebhookRequest": {
             /**
              * Format: uri
-             * @description Where to post events.
+             * @description Where to post events: an http or https URL on a public address.
              */
             url: string;
             /**
@@ -1912,7 +1916,7 @@ export type components = {
             url: string;
             /** @description The outcome. */
             status: components["schemas"]["Metering.WebhookDeliveryStatus"];
-            /** @description The endpoint's HTTP status, or `null` when it could not be reached. */
+            /** @description The endpoint's HTTP status, or `null` when it could not be reached (or was not connected to). */
             responseStatus: number | null;
             /** @description Why the attempt failed, or `null`. */
             error: string | null;
@@ -6371,6 +6375,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Common.ErrorBody"];
+                };
+            };
+            /**
+             * @description 422 `PRIVATE_NETWORK_REFUSED`: the URL's host is a literal private, loopback or link-local
+             *     address, or `localhost`; `fields` names `url`.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Common.ValidationErrorBody"];
                 };
             };
             /** @description 429: a quota or a rate limit is reached. */

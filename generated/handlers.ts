@@ -444,6 +444,8 @@ export interface WebhooksHandlers<Ctx> {
 
   /**
    * Set the webhook's URL. The first time, and with `rotateSecret`, a new signing secret is made and shown in this answer only.
+   * Events go to public addresses only: a URL whose host is a private, loopback or link-local address is refused (422), and a
+   * name that resolves to one fails at delivery.
    *
    * `PUT /api/v1/organizations/{organizationId}/webhook`
    */

@@ -7931,6 +7931,12 @@ export const routes = [
         },
         "headers": {}
       },
+      "422": {
+        "schema": {
+          "$ref": "#/components/schemas/Common.ValidationErrorBody"
+        },
+        "headers": {}
+      },
       "429": {
         "schema": {
           "$ref": "#/components/schemas/Common.ErrorBody"

@@ -26,6 +26,7 @@ import { createApiKeysHandlers } from "./api-keys/handlers.ts";
 import { createApiKeyService } from "./api-keys/service.ts";
 import { createUsageHandlers, createWebhooksHandlers } from "./metering/handlers.ts";
 import { createMeteringServices } from "./metering/services.ts";
+import type { WebhookNetworkPolicy } from "./metering/webhooks/endpoint.ts";
 import { bindRoutes, type Authenticator } from "./http/bind-routes.ts";
 import type { AppEnv, RequestContext } from "./http/context.ts";
 import { mountDocs } from "./http/docs.ts";
@@ -62,10 +63,12 @@ export interface AppDeps {
   now?: () => Date;
   /** Billing's payment provider (default: `manual`) and policy (default: `DEFAULT_BILLING_POLICY`). */
   billing?: { payments?: PaymentProvider; policy?: BillingPolicy };
+  /** Where webhooks may point (default: public addresses only). */
+  webhooks?: WebhookNetworkPolicy;
 }
 
-/** The dependencies with their defaults filled in; billing's stay optional. */
-type ServiceDeps = Required<Omit<AppDeps, "billing">> & Pick<AppDeps, "billing">;
+/** The dependencies with their defaults filled in; billing's and webhooks' stay optional. */
+type ServiceDeps = Required<Omit<AppDeps, "billing" | "webhooks">> & Pick<AppDeps, "billing" | "webhooks">;
 
 /** The services of every module, built once per app over its dependencies. */
 export function createServices(deps: ServiceDeps) {
@@ -81,7 +84,13 @@ export function createServices(deps: ServiceDeps) {
   );
   const tokens = createAccessTokens(deps.authSecret, now);
   const auth = createAuthService({ db, tokens, mailer: deps.mailer, now, publicUrl: deps.publicUrl });
-  const metering = createMeteringServices({ db, now, authSecret: deps.authSecret, liveCounts: { workflows: countLiveWorkflows } });
+  const metering = createMeteringServices({
+    db,
+    now,
+    authSecret: deps.authSecret,
+    liveCounts: { workflows: countLiveWorkflows },
+    webhooks: deps.webhooks,
+  });
   const apiKeys = createApiKeyService({ db, now });
   const tenancy: TenancyServices = {
     organizations: createOrganizationService(db, now, [startOnFreePlan(now)]),

@@ -35,6 +35,11 @@ const Config = z.object({
   INVOICE_DUE_DAYS: z.coerce.number().int().min(0).max(365).default(14),
   /** How often the billing period job runs, in milliseconds. */
   BILLING_JOB_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /**
+   * Let webhooks be set to, and delivered to, private, loopback and link-local addresses (`true` or
+   * `false`). For local development; off, a webhook reaches public addresses only.
+   */
+  WEBHOOK_ALLOW_PRIVATE_NETWORK: z.stringbool().default(false),
 });
 
 /** The server's configuration, read from the environment. */
@@ -49,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     PUBLIC_URL: env.PUBLIC_URL || undefined,
     STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY || undefined,
     STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || undefined,
+    WEBHOOK_ALLOW_PRIVATE_NETWORK: env.WEBHOOK_ALLOW_PRIVATE_NETWORK || undefined,
   });
   if (parsed.success && Boolean(parsed.data.STRIPE_SECRET_KEY) !== Boolean(parsed.data.STRIPE_WEBHOOK_SECRET)) {
     throw new Error("invalid configuration:\n  STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET: set both, or neither");

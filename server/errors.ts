@@ -64,6 +64,7 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
     case "MISSING_START_NODE":
     case "MULTIPLE_START_NODES":
     case "DUPLICATE_NODE_ID":
+    case "PRIVATE_NETWORK_REFUSED":
       return 422;
     case "QUOTA_EXCEEDED":
     case "RATE_LIMITED":
@@ -149,6 +150,10 @@ const DEFAULT_MESSAGES: Record<ErrorCode, Message> = {
   MISSING_START_NODE: message("The workflow has no start node.", "工作流缺少开始节点。"),
   MULTIPLE_START_NODES: message("The workflow has more than one start node.", "工作流有多个开始节点。"),
   DUPLICATE_NODE_ID: message("Two nodes of the workflow share an id.", "工作流中有节点 ID 重复。"),
+  PRIVATE_NETWORK_REFUSED: message(
+    "The URL points at a private, loopback or link-local address; only public addresses are allowed.",
+    "该 URL 指向私有、回环或链路本地地址；只允许公网地址。",
+  ),
   WORKFLOW_NOT_PUBLISHED: message(
     "The workflow has never been published; publish it before running it.",
     "该工作流尚未发布，请先发布再运行。",

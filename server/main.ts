@@ -33,12 +33,13 @@ await runRecovery.first;
 const payments = paymentProviderFromConfig(config);
 logger.info(payments.notice);
 const billing = { payments: payments.provider, policy: { graceDays: config.BILLING_GRACE_DAYS, invoiceDueDays: config.INVOICE_DUE_DAYS } };
-const app = createApp({ ...deps, billing });
+const webhooks = { allowPrivateNetwork: config.WEBHOOK_ALLOW_PRIVATE_NETWORK };
+const app = createApp({ ...deps, billing, webhooks });
 const clock = () => new Date();
 const periodJob = periodJobSchedule({ db: database.db, now: clock, ...billing }, logger, config.BILLING_JOB_INTERVAL_MS);
 const scheduler = createScheduler({ db: database.db, now: clock, logger, jobs: [periodJob] });
 scheduler.start();
-const backgroundJobs = createBackgroundJobs({ db: database.db, logger, authSecret: authSecret.secret });
+const backgroundJobs = createBackgroundJobs({ db: database.db, logger, authSecret: authSecret.secret, webhooks });
 backgroundJobs.start();
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
   logger.info({ port: info.port, startupMs: Math.round(performance.now() - started) }, "listening");

@@ -7,7 +7,7 @@ import { expect, inject } from "vitest";
 import type { OperationId } from "../generated/handler-types.ts";
 import type { operations } from "../generated/api-types.ts";
 import { routes } from "../generated/routes.ts";
-import { createApp } from "../server/app.ts";
+import { createApp, type AppDeps } from "../server/app.ts";
 import { createOutboxMailer, type Mail } from "../server/auth/mailer.ts";
 import { fromPGlite, openPGlite, openPostgres, type DatabaseHandle } from "../server/db/database.ts";
 import { loadContract } from "../server/http/openapi-document.ts";
@@ -106,8 +106,9 @@ export function contractClient(app: { request: (url: string, init: RequestInit) 
 /**
  * The real app over a real database, called through `app.request()`. Every response is checked
  * against the contract for its operation and status; a violation fails the test that made the call.
+ * `options.webhooks` lets webhooks point at 127.0.0.1, where tests run their endpoints.
  */
-export async function createTestApp() {
+export async function createTestApp(options: Pick<AppDeps, "webhooks"> = {}) {
   const database = await openTestDatabase();
   const logLines: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -125,6 +126,7 @@ export async function createTestApp() {
     authSecret: TEST_AUTH_SECRET,
     mailer: createOutboxMailer(outboxDir, logger),
     now: clock.now,
+    ...options,
   });
   const client = contractClient(app);
 

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Database } from "../../generated/db.ts";
 import { createJobRunner } from "./jobs/job-runner.ts";
 import { createWebhookDelivery, WEBHOOK_DELIVERY_JOB } from "./webhooks/deliver.ts";
+import type { WebhookNetworkPolicy } from "./webhooks/endpoint.ts";
 import { createSecretBox } from "./webhooks/secret-box.ts";
 
 /**
@@ -14,16 +15,12 @@ export function createBackgroundJobs(deps: {
   logger: Logger;
   authSecret: string;
   now?: () => Date;
-  fetch?: typeof fetch;
+  /** Where webhooks may be delivered; public addresses only unless it allows more. */
+  webhooks?: WebhookNetworkPolicy;
   pollIntervalMs?: number;
 }) {
   const now = deps.now ?? (() => new Date());
-  const deliver = createWebhookDelivery({
-    db: deps.db,
-    now,
-    box: createSecretBox(deps.authSecret),
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
-  });
+  const deliver = createWebhookDelivery({ db: deps.db, now, box: createSecretBox(deps.authSecret), network: deps.webhooks });
   return createJobRunner({
     db: deps.db,
     now,

@@ -8,6 +8,7 @@ import { createPlanCache } from "./plan-cache.ts";
 import { createUsageRecorder } from "./usage-records.ts";
 import { createUsageService } from "./usage-service.ts";
 import { createSecretBox } from "./webhooks/secret-box.ts";
+import type { WebhookNetworkPolicy } from "./webhooks/endpoint.ts";
 import { createWebhookService } from "./webhooks/service.ts";
 
 /**
@@ -19,6 +20,8 @@ export function createMeteringServices(deps: {
   now: () => Date;
   authSecret: string;
   liveCounts?: Partial<Record<CountedQuotaKey, LiveCount>>;
+  /** Where webhooks may point; public addresses only unless it allows more. */
+  webhooks?: WebhookNetworkPolicy;
 }) {
   const { db, now } = deps;
   const plans = createPlanCache({ db, now });
@@ -30,7 +33,7 @@ export function createMeteringServices(deps: {
     counts,
     usage: createUsageService({ db, now, counts }),
     recordBatch: createUsageRecorder({ meter, now }),
-    webhooks: createWebhookService({ db, now, box: createSecretBox(deps.authSecret) }),
+    webhooks: createWebhookService({ db, now, box: createSecretBox(deps.authSecret), network: deps.webhooks }),
     /** The `meter` option of `bindRoutes`. */
     meterRoute: createRouteMeter(meter),
     meterLlmCall: createLlmMetering(meter),

@@ -4,8 +4,10 @@ import type { Database } from "../../../generated/db.ts";
 import { recordAudit, type Actor } from "../../audit/record.ts";
 import { decodeCursor, toPage } from "../../db/cursor.ts";
 import { AppError } from "../../errors.ts";
-import { message } from "../../messages.ts";
+import { message, type Message } from "../../messages.ts";
+import { isKnownNonPublicHost } from "../../net/public-address.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
+import type { WebhookNetworkPolicy } from "./endpoint.ts";
 import * as q from "./queries.ts";
 import type { SecretBox } from "./secret-box.ts";
 import { newSigningSecret } from "./signature.ts";
@@ -42,9 +44,28 @@ function toDelivery(row: q.DeliveryRow): WebhookDelivery {
   };
 }
 
+/**
+ * Refuses a URL that is not http(s), or whose host is non-public on its face (a literal private,
+ * loopback or link-local address, `localhost`) unless the network policy allows those. Names are not
+ * resolved here: what they resolve to can change, so delivery checks again before it connects.
+ */
+function assertDeliverableUrl(url: string, network: WebhookNetworkPolicy): void {
+  const field = (rule: string, text: Message) => [{ location: "body" as const, field: "url", rule, message: text }];
+  if (!/^https?:\/\//i.test(url)) {
+    throw new AppError("VALIDATION_FAILED", { fields: field("scheme", message("must be http or https", "必须是 http 或 https")) });
+  }
+  if (!URL.canParse(url)) throw new AppError("VALIDATION_FAILED", { fields: field("format", message("must be a URL", "必须是 URL")) });
+  if (!network.allowPrivateNetwork && isKnownNonPublicHost(new URL(url).hostname)) {
+    throw new AppError("PRIVATE_NETWORK_REFUSED", {
+      details: { fields: field("publicAddress", message("must be a public address", "必须是公网地址")) },
+    });
+  }
+}
+
 /** The organization's webhook setting and its delivery log. */
-export function createWebhookService(deps: { db: Kysely<Database>; now: () => Date; box: SecretBox }) {
+export function createWebhookService(deps: { db: Kysely<Database>; now: () => Date; box: SecretBox; network?: WebhookNetworkPolicy }) {
   const { db, now } = deps;
+  const network = deps.network ?? {};
   return {
     async get(scope: TenantScope): Promise<Webhook | null> {
       const row = await q.selectWebhook(db, scope);
@@ -53,11 +74,7 @@ export function createWebhookService(deps: { db: Kysely<Database>; now: () => Da
 
     /** Sets the URL; a new signing secret is made the first time and on `rotateSecret`, and shown in this answer only. */
     async set(scope: TenantScope, input: { url: string; enabled?: boolean; rotateSecret?: boolean }, actor: Actor) {
-      if (!/^https?:\/\//i.test(input.url)) {
-        throw new AppError("VALIDATION_FAILED", {
-          fields: [{ location: "body", field: "url", rule: "scheme", message: message("must be http or https", "必须是 http 或 https") }],
-        });
-      }
+      assertDeliverableUrl(input.url, network);
       return db.transaction().execute(async (trx) => {
         const before = await q.selectWebhook(trx, scope, { forUpdate: true });
         const secret = !before || input.rotateSecret ? newSigningSecret() : null;

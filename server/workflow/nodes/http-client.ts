@@ -1,8 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { isIP, type LookupFunction } from "node:net";
+import { isIP } from "node:net";
 import { NodeError } from "../errors.ts";
-import { resolveCheckedAddresses, type HostResolver, type ResolvedAddress } from "./network-guard.ts";
+import { pinnedLookup, resolveCheckedAddresses, type HostResolver } from "./network-guard.ts";
 
 /** What the caller lets http-request nodes do; passed as `services.http`. */
 export interface HttpPolicy {
@@ -91,15 +91,6 @@ async function sendOnce(outgoing: OutgoingRequest, policy: HttpPolicy, signal: A
     request.on("error", (error) => reject(signal.aborted ? signal.reason : new NodeError("HTTP_ERROR", error.message)));
     request.end(outgoing.body ?? undefined);
   });
-}
-
-/** Answers the socket's DNS lookup with the addresses already checked, whatever DNS would say now. */
-function pinnedLookup(checked: ResolvedAddress[]): LookupFunction {
-  const [first] = checked as [ResolvedAddress];
-  return (_hostname, options, callback) => {
-    if (options.all) callback(null, checked);
-    else callback(null, first.address, first.family);
-  };
 }
 
 /** Reads the body up to the cap and stops reading (destroying the socket) the moment it is passed. */

@@ -34,8 +34,10 @@ function endpoint() {
 let api: TestApp;
 let hooks: ReturnType<typeof endpoint>;
 let hookUrl: string;
+/** The endpoint is on loopback, which webhooks may reach only when the server allows it. */
+const loopbackAllowed = { allowPrivateNetwork: true };
 beforeAll(async () => {
-  api = await createTestApp();
+  api = await createTestApp({ webhooks: loopbackAllowed });
   hooks = endpoint();
   hookUrl = await hooks.start();
 });
@@ -45,7 +47,13 @@ afterAll(async () => {
 });
 
 const jobs = () =>
-  createBackgroundJobs({ db: api.db, logger: pino({ level: "silent" }), authSecret: TEST_AUTH_SECRET, now: api.clock.now });
+  createBackgroundJobs({
+    db: api.db,
+    logger: pino({ level: "silent" }),
+    authSecret: TEST_AUTH_SECRET,
+    now: api.clock.now,
+    webhooks: loopbackAllowed,
+  });
 
 async function warningsOf(t: TestTenant, query: Record<string, string | boolean> = {}) {
   const headers = await relogin(api, t.owner);
