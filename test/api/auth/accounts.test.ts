@@ -91,6 +91,26 @@ describe("register and login", () => {
       api.clock.advance(-(15 * 60 * 1000 + 1000));
     }
   });
+
+  it("expires a token that was used before, to the second (verified tokens are remembered)", async () => {
+    const user = await signUp(api);
+    expect((await api.call("getMe", { headers: user.headers })).status).toBe(200);
+    api.clock.advance(15 * 60 * 1000 - 1000);
+    try {
+      expect((await api.call("getMe", { headers: user.headers })).status).toBe(200);
+      api.clock.advance(2000);
+      const res = await api.call("getMe", { headers: user.headers });
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ code: "TOKEN_EXPIRED" });
+      // Tampering with the signature of a remembered token is not a hit: another text.
+      api.clock.advance(-2000);
+      const token = user.headers.authorization.slice("Bearer ".length);
+      const tampered = `${token.slice(0, -2)}${token.endsWith("AA") ? "BB" : "AA"}`;
+      expect((await api.call("getMe", { headers: bearer(tampered) })).body).toMatchObject({ code: "UNAUTHENTICATED" });
+    } finally {
+      api.clock.advance(-(15 * 60 * 1000 - 1000));
+    }
+  });
 });
 
 describe("refresh rotation", () => {
