@@ -10,6 +10,8 @@
  *   BENCH_CONCURRENCY=1 BENCH_REQUESTS=500 pnpm exec tsx scripts/bench/workflow-http.ts   # one client: cost per request without queueing
  *   BENCH_PROFILE=/tmp/prof pnpm exec tsx scripts/bench/workflow-http.ts                  # also a CPU profile of the server
  *   BENCH_QUERIES=1 pnpm exec tsx scripts/bench/workflow-http.ts                          # also the statements the server sent
+ *   BENCH_FUNCTIONS=1 pnpm exec tsx scripts/bench/workflow-http.ts                        # also the time Postgres spent in each function, per call
+ *   BENCH_SQL='drop index …' pnpm exec tsx scripts/bench/workflow-http.ts                 # runs this SQL after migrating: try a schema change
  *
  * It creates a scratch database on that server (dropped at the end) and serves both apps from a
  * child process; the load comes from another (http-load.ts), so neither shares the server's event
@@ -209,6 +211,7 @@ async function drive(): Promise<void> {
   const admin = openPostgres(adminUrl, 1);
   await sql.raw(`drop database if exists ${name}`).execute(admin.db);
   await sql.raw(`create database ${name}`).execute(admin.db);
+  if (process.env.BENCH_FUNCTIONS) await sql.raw(`alter database ${name} set track_functions = 'pl'`).execute(admin.db);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
@@ -221,6 +224,7 @@ async function drive(): Promise<void> {
   try {
     const setup = openPostgres(databaseUrl, 1);
     await migrateToLatest(setup.db);
+    if (process.env.BENCH_SQL) await sql.raw(process.env.BENCH_SQL).execute(setup.db);
     await sql`create table bench_baseline (id uuid primary key, payload jsonb not null, created_at timestamptz not null default now())`.execute(
       setup.db,
     );
@@ -301,8 +305,24 @@ async function drive(): Promise<void> {
     child?.kill();
     // The server writes its profile as it exits.
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    // The server's connections flushed their function statistics as they closed.
+    if (process.env.BENCH_FUNCTIONS) await printFunctionTimes(databaseUrl);
     await sql.raw(`drop database if exists ${name} with (force)`).execute(admin.db);
     await admin.close();
+  }
+}
+
+/** BENCH_FUNCTIONS=1: calls, and time inside (total and own) per call, of each PL/pgSQL function the run used. */
+async function printFunctionTimes(databaseUrl: string): Promise<void> {
+  const stats = openPostgres(databaseUrl, 1);
+  const { rows } = await sql<{ funcname: string; calls: number | string; total_time: number; self_time: number }>`
+    select funcname, calls, total_time, self_time from pg_stat_user_functions order by total_time desc`.execute(stats.db);
+  await stats.close();
+  for (const row of rows) {
+    const per = (ms: number) => ((ms * 1000) / Number(row.calls)).toFixed(0).padStart(6);
+    console.log(
+      `${row.funcname.padEnd(32)} calls ${String(row.calls).padStart(7)}  µs per call: total ${per(row.total_time)} own ${per(row.self_time)}  total ${(row.total_time / 1000).toFixed(1)} s`,
+    );
   }
 }
 
