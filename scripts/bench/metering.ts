@@ -11,7 +11,6 @@
  * 2. Quota-check latency (one check-and-record, in process) with 10 k and with 10 M ledger rows.
  * 3. A year of daily history for one organization over those 10 M rows.
  */
-import { fork } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +25,7 @@ import { openPostgres } from "../../server/db/database.ts";
 import { migrateToLatest } from "../../server/db/migrate.ts";
 import { newId } from "../../server/ids.ts";
 import { createMeteringServices } from "../../server/metering/services.ts";
-import type { LoadConfig, LoadResult } from "./metering-load.ts";
+import { closeLoadGenerator, runLoad, type LoadResult, type LoadTarget } from "./http-load.ts";
 import {
   createTenant,
   databaseUrl,
@@ -73,19 +72,23 @@ interface Measured extends LoadResult {
   postgresCpuUs: number | null;
 }
 
-async function load(config: LoadConfig): Promise<Measured> {
+/** What a request sends: a one-record recordUsage body with a fresh idempotency key each time, a tiny JSON body, or nothing (a GET). */
+const BODIES = {
+  record: '{"records":[{"idempotencyKey":"load-{seq}","resourceType":"api_call","quantity":1}]}',
+  bare: '{"n":{seq}}',
+  none: null,
+} as const;
+
+async function load(targets: { url: string; headers: Record<string, string> }[], body: keyof typeof BODIES): Promise<Measured> {
   const cpu = process.cpuUsage();
   const pg = postgresCpu();
-  const result = await new Promise<LoadResult>((resolve, reject) => {
-    const child = fork(new URL("./metering-load.ts", import.meta.url).pathname, [], { stdio: "inherit" });
-    child.once("message", (r) => resolve(r as LoadResult));
-    child.once("error", reject);
-    child.send(config);
-  });
+  const text = BODIES[body];
+  const loadTargets: LoadTarget[] = targets.map((t) => ({ ...t, bodies: text === null ? [] : [text] }));
+  const result = await runLoad({ targets: loadTargets, concurrency: CONCURRENCY, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS });
   const used = process.cpuUsage(cpu);
   const pgAfter = postgresCpu();
   // Both totals include the warm-up; so does the request count below.
-  const requests = result.requests * ((config.warmUpMs + config.measureMs) / config.measureMs);
+  const requests = result.requests * ((WARM_UP_MS + MEASURE_MS) / MEASURE_MS);
   return {
     ...result,
     serverCpuUs: (used.user + used.system) / requests,
@@ -228,7 +231,7 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [kind, c] of Object.entries(cases) as [keyof typeof cases, (typeof cases)["bare"]][]) {
         const body = kind === "bare" ? "bare" : kind === "app" ? "none" : "record";
-        runs[kind].push(await load({ targets: c.targets, body, concurrency: CONCURRENCY, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS }));
+        runs[kind].push(await load(c.targets, body));
       }
     }
     /** The round with the median throughput (rounds are interleaved, so a disturbance weighs on one round of each case). */
@@ -253,6 +256,7 @@ async function main() {
       console.log(`${"".padEnd(40)} ratio to bare: ${fmt(r.perSecond / base.perSecond, 2)} (goal ≥ 0.8)`);
     }
   } finally {
+    await closeLoadGenerator();
     for (const server of servers) server.close();
     await closeBench(small);
     await closeBench(large);

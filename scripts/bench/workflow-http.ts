@@ -14,7 +14,7 @@
  *   BENCH_SQL='drop index …' pnpm exec tsx scripts/bench/workflow-http.ts                 # runs this SQL after migrating: try a schema change
  *
  * It creates a scratch database on that server (dropped at the end) and serves both apps from a
- * child process; the load comes from another (http-load.ts), so neither shares the server's event
+ * child process; the load comes from another (http-load.ts, one process for the whole bench), so neither shares the server's event
  * loop. Bounded: 3 minutes.
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -33,7 +33,7 @@ import { createApp } from "../../server/app.ts";
 import { createOutboxMailer } from "../../server/auth/mailer.ts";
 import { openPostgres } from "../../server/db/database.ts";
 import { migrateToLatest } from "../../server/db/migrate.ts";
-import { cpuBetween, cpuSample, runLoad, type CpuSample, type LoadResult, type LoadTarget } from "./http-load.ts";
+import { closeLoadGenerator, cpuBetween, cpuSample, runLoad, type CpuSample, type LoadResult, type LoadTarget } from "./http-load.ts";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 60);
 /** Requests before each measurement, and before the first round (the server's code gets optimized). */
@@ -301,6 +301,7 @@ async function drive(): Promise<void> {
     );
   } finally {
     clearTimeout(deadline);
+    await closeLoadGenerator();
     const exited = child && child.exitCode === null ? new Promise((resolve) => child!.once("exit", resolve)) : null;
     child?.kill();
     // The server writes its profile as it exits.
