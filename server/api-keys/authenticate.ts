@@ -25,11 +25,13 @@ export function organizationApiKeyAuthenticator(keys: ApiKeyService, consoleToke
     const organizationId = c.req.param("organizationId") ?? "";
     if (!looksLikeOrganizationKey(bearer)) {
       const session = await consoleToken(c);
-      if (session?.kind === "user" && isUuid(organizationId) && (await keys.isMember(session.userId, organizationId))) throw needsKey();
+      await session.pending;
+      const user = session.principal?.kind === "user" ? session.principal : null;
+      if (user && isUuid(organizationId) && (await keys.isMember(user.userId, organizationId))) throw needsKey();
       throw new AppError("NOT_FOUND");
     }
     const key = await keys.authenticate(bearer);
     if (key.organizationId !== organizationId.toLowerCase()) throw new AppError("NOT_FOUND");
-    return { kind: "apiKey", keyId: key.id, organizationId: key.organizationId, scopes: key.scopes };
+    return { principal: { kind: "apiKey", keyId: key.id, organizationId: key.organizationId, scopes: key.scopes } };
   };
 }

@@ -11,8 +11,35 @@ import type { TenantScope } from "../tenancy/scope.ts";
 type AnyHandler = (input: ValidatedInput, ctx: RequestContext) => Promise<HandlerResult>;
 type HandlerResult = { status: number; data: unknown } | { status: number; body: unknown } | Response;
 
+/**
+ * What an authenticator established. `pending` is a check it started and did not wait for (that a
+ * console session is still live): it must pass before the request goes on, and the binding awaits it
+ * together with the tenant lookup, so the two reads of the database overlap instead of queueing.
+ */
+export interface Authentication {
+  principal: Principal;
+  pending?: Promise<void>;
+}
+
 /** Resolves the principal of a request for one security scheme, or throws `UNAUTHENTICATED`. */
-export type Authenticator = (c: Context<AppEnv>) => Promise<Principal>;
+export type Authenticator = (c: Context<AppEnv>) => Promise<Authentication>;
+
+const ignore = () => {};
+
+/** `pending` settled first, so an ended session's 401 wins over whatever `next` answers; `next`'s failure is not left unhandled meanwhile. */
+async function after<T>(pending: Promise<void> | undefined, next: () => T): Promise<Awaited<T>> {
+  if (!pending) return await next();
+  let outcome: T;
+  try {
+    outcome = next();
+  } catch (error) {
+    await pending;
+    throw error;
+  }
+  if (outcome instanceof Promise) outcome.catch(ignore);
+  await pending;
+  return await outcome;
+}
 
 /** What binding the route table needs. */
 export interface BindOptions {
@@ -69,10 +96,15 @@ export function bindRoutes(app: Hono<AppEnv>, options: BindOptions): void {
     const validate = createRequestValidator(route, options.compilers);
 
     app.on(route.method.toUpperCase(), toHonoPath(route.path), async (c) => {
-      const principal = route.security.length > 0 ? await options.authenticators[route.security[0]!]!(c) : null;
-      const path = validate.path(c);
-      // An API key is bound to its organization by its authenticator; only users have roles to resolve.
-      const scope = principal?.kind === "user" && options.resolveScope ? await options.resolveScope(route, principal.userId, path) : null;
+      const auth = route.security.length > 0 ? await options.authenticators[route.security[0]!]!(c) : null;
+      auth?.pending?.catch(ignore);
+      const principal = auth?.principal ?? null;
+      const { path, scope } = await after(auth?.pending, () => {
+        const path = validate.path(c);
+        // An API key is bound to its organization by its authenticator; only users have roles to resolve.
+        if (principal?.kind !== "user" || !options.resolveScope) return { path, scope: null };
+        return options.resolveScope(route, principal.userId, path).then((scope) => ({ path, scope }));
+      });
       const input = await validate.rest(c, path);
       const ctx: RequestContext = {
         requestId: c.get("requestId"),

@@ -25,6 +25,6 @@ export function stripeSignatureAuthenticator(payments: PaymentProvider, now: () 
             );
       throw new AppError("WEBHOOK_SIGNATURE_INVALID", { message: text, cause: error });
     }
-    return null;
+    return { principal: null };
   };
 }

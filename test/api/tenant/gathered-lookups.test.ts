@@ -43,4 +43,20 @@ describe("lookups gathered from concurrent requests", () => {
     });
     expect(answers[1]!.body).toMatchObject({ code: "NOT_FOUND", data: null });
   });
+
+  it("answers an ended session 401 before anything its path would get: another tenant's 404, a malformed id's 400", async () => {
+    const a = await createTenant(api);
+    const ended = await signUp(api);
+    expect((await api.call("logout", { body: {}, headers: ended.headers })).status).toBe(200);
+    const answers = await Promise.all([
+      api.call("getWorkspace", { path: { workspaceId: a.workspaceId }, headers: ended.headers }),
+      api.call("getWorkspace", { path: { workspaceId: "not-a-uuid" }, headers: ended.headers }),
+      api.call("getWorkspace", { path: { workspaceId: "not-a-uuid" }, headers: a.owner.headers }),
+    ]);
+    expect(answers.map((r) => [r.status, (r.body as { code: string }).code])).toEqual([
+      [401, "UNAUTHENTICATED"],
+      [401, "UNAUTHENTICATED"],
+      [400, "VALIDATION_FAILED"],
+    ]);
+  });
 });
