@@ -15,7 +15,7 @@ import { selectLiveSessions } from "./queries.ts";
  */
 export function consoleTokenAuthenticator(db: Kysely<Database>, tokens: AccessTokens): Authenticator {
   const isLive = createCoalescer((sessions: { id: string; userId: string }[]) => selectLiveSessions(db, sessions), {
-    maxInFlight: 2,
+    maxInFlight: 3,
     minBatchWhileBusy: 8,
   });
   return async function authenticateConsoleToken(c) {

@@ -140,7 +140,7 @@ interface Gathered {
  * (one organization, 32 calls in flight) it did better than one batch at a time (0.67 of the bare
  * route against 0.75–0.84) and than a second batch started for any waiting call (0.57).
  */
-const GATHERING = { maxInFlight: 2, minBatchWhileBusy: 12 };
+const GATHERING = { maxInFlight: 3, minBatchWhileBusy: 12 };
 
 /** meter_each()'s answer for one event. */
 interface RawOutcome {

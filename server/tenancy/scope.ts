@@ -75,7 +75,7 @@ function toScope(lookup: ScopeLookup, row: ScopeRow | undefined): TenantScope {
  */
 export function createScopeResolver(db: Kysely<Database>) {
   // The lookups of requests that arrive together go in one statement (server/db/coalescer.ts).
-  const lookUp = createCoalescer((lookups: ScopeLookup[]) => selectScopes(db, lookups), { maxInFlight: 2, minBatchWhileBusy: 8 });
+  const lookUp = createCoalescer((lookups: ScopeLookup[]) => selectScopes(db, lookups), { maxInFlight: 3, minBatchWhileBusy: 8 });
   return async function resolveScope(route: RouteDefinition, userId: string, path: Record<string, unknown>): Promise<TenantScope | null> {
     const required = REQUIRED_ROLE[route.operationId as ScopedOperationId] as Role | undefined;
     let lookup: ScopeLookup;

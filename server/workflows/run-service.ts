@@ -47,7 +47,7 @@ export interface RunRequest {
 }
 
 /** Statements of each kind (openings, record writes) in flight at once; what arrives meanwhile waits to go in the next. */
-const WRITES_IN_FLIGHT = 2;
+const WRITES_IN_FLIGHT = 3;
 
 /** A database error caused by the data of a statement (SQLSTATE classes 22 and 23), not by the connection. */
 const isDataError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown } | null)?.code ?? ""));
