@@ -133,12 +133,14 @@ interface Gathered {
 }
 
 /**
- * How single events are gathered: one batch goes at once; a second may run beside it (its round trip
- * overlapping the first's, so the server is not idle while Postgres works and the other way round),
- * but only once 12 calls wait for it — smaller batches cost more per event than the wait saves, and
- * the two batches take turns on a busy organization's counter anyway. In scripts/bench/metering.ts
- * (one organization, 32 calls in flight) it did better than one batch at a time (0.67 of the bare
- * route against 0.75–0.84) and than a second batch started for any waiting call (0.57).
+ * How single events are gathered: one batch goes at once; more (up to three) may run beside it,
+ * their round trips overlapping, so the server is not idle while Postgres works and the other way
+ * round, but each only once 12 calls wait for it — smaller batches cost more per event than the wait
+ * saves, and batches take turns on a busy organization's counter anyway. Measured with
+ * scripts/bench/metering.ts (one organization, 32 calls in flight): one batch at a time did worse
+ * (0.67 of the bare route against 0.75–0.84 for two), and so did a batch started for any waiting
+ * call (0.57). Three beside each other did as well as two there, and better for workflow runs
+ * (scripts/bench/workflow-http.ts), whose calls wait on several gathered statements in turn.
  */
 const GATHERING = { maxInFlight: 3, minBatchWhileBusy: 12 };
 
