@@ -39,7 +39,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 60);
 /** Requests before each measurement, and before the first round (the server's code gets optimized). */
 const WARM_UP = 300;
 const FIRST_WARM_UP = 3_000;
-const MEASURED = Number(process.env.BENCH_REQUESTS ?? 1_200);
+const MEASURED = Number(process.env.BENCH_REQUESTS ?? 6_000);
 const ROUNDS = 3;
 /** The server's own default (`openPostgres`), for both apps. */
 const POOL_SIZE = 10;
