@@ -1,5 +1,18 @@
 import type { CompiledGraph } from "../workflow/index.ts";
 
+/** How long what the database said about starting a workflow's runs is taken as still true. */
+export const RECENT_MS = 1_000;
+
+const recentKey = (workspaceId: string, workflowId: string, version: number | null) =>
+  `${workspaceId}/${workflowId}/${version ?? "latest"}`;
+
+/** What starting a run of a workflow needs from the database. */
+export interface RecentLookup {
+  versionId: string;
+  version: number;
+  allowPrivateNetwork: boolean;
+}
+
 /**
  * Compiled published versions by version id. A published version never changes, so an entry never
  * goes stale; the cache only bounds how many are kept (least recently used goes first).
@@ -7,14 +20,23 @@ import type { CompiledGraph } from "../workflow/index.ts";
  * It also remembers which version a run request last resolved to (a workflow's latest, or a
  * version by number), so a run can start in one statement that records it only if the version is
  * still that one; when the latest has moved on, the statement says so and the run compiles it.
+ *
+ * And, for `RECENT_MS`, what the database last said about starting such a run (the version, the
+ * workspace's network setting): a blocking run started within that time need not ask again (see
+ * run-service.ts). Publishing, archiving or changing the settings on this server forgets it at once;
+ * a change made on another server is seen within `RECENT_MS`, or by the first run's write.
  */
 export class CompiledCache {
   readonly #entries = new Map<string, CompiledGraph>();
   readonly #resolved = new Map<string, string>();
+  readonly #recent = new Map<string, RecentLookup & { workflowId: string; at: number }>();
   readonly #capacity: number;
+  readonly #now: () => number;
 
-  constructor(capacity = 500) {
-    this.#capacity = capacity;
+  /** `now`: the server's clock, in milliseconds. */
+  constructor(options: { capacity?: number; now?: () => number } = {}) {
+    this.#capacity = options.capacity ?? 500;
+    this.#now = options.now ?? Date.now;
   }
 
   get(versionId: string): CompiledGraph | undefined {
@@ -36,6 +58,41 @@ export class CompiledCache {
     const versionId = this.#resolved.get(`${workflowId}:${version ?? "latest"}`);
     const compiled = versionId === undefined ? undefined : this.get(versionId);
     return versionId !== undefined && compiled ? { versionId, compiled } : null;
+  }
+
+  /**
+   * What a run of `workflowId` at `version` (null: the latest), in `workspaceId`, looked up less than
+   * `RECENT_MS` ago, with its compiled graph. Kept by workspace, so a lookup only ever answers the
+   * tenant whose statement made it.
+   */
+  recent(workspaceId: string, workflowId: string, version: number | null): (RecentLookup & { compiled: CompiledGraph }) | null {
+    const key = recentKey(workspaceId, workflowId, version);
+    const found = this.#recent.get(key);
+    if (!found) return null;
+    const compiled = this.#now() - found.at < RECENT_MS ? this.get(found.versionId) : undefined;
+    if (!compiled) {
+      this.#recent.delete(key);
+      return null;
+    }
+    return { versionId: found.versionId, version: found.version, allowPrivateNetwork: found.allowPrivateNetwork, compiled };
+  }
+
+  /** Remembers, from now, what the database said about starting a run of `workflowId` at `version` in `workspaceId`. */
+  rememberLookup(workspaceId: string, workflowId: string, version: number | null, lookup: RecentLookup): void {
+    const key = recentKey(workspaceId, workflowId, version);
+    this.#recent.delete(key);
+    this.#recent.set(key, { ...lookup, workflowId, at: this.#now() });
+    if (this.#recent.size > this.#capacity) this.#recent.delete(this.#recent.keys().next().value as string);
+  }
+
+  /** Forgets what was looked up about a workflow (it was published, archived, or a run found it changed). */
+  forgetWorkflow(workflowId: string): void {
+    for (const [key, lookup] of this.#recent) if (lookup.workflowId === workflowId) this.#recent.delete(key);
+  }
+
+  /** Forgets every lookup (a workspace's settings changed). */
+  forgetLookups(): void {
+    this.#recent.clear();
   }
 
   /** Remembers what a run of `workflowId` at `version` resolved to. */

@@ -24,10 +24,12 @@ export interface DefinitionDeps {
   registry: NodeRegistry;
   /** The `workflows` count quota, checked (under its lock) in the creating transaction. */
   assertWorkflowQuota: WorkflowQuotaCheck;
+  /** Told once a change to what runs of a workflow start from (publishing, archiving) is committed. */
+  onRunTargetChanged?: (workflowId: string) => void;
 }
 
 /** Workflows and their versions: drafts are edited (and validated on every save), publishing freezes a numbered copy. */
-export function createDefinitionService({ db, now, registry, assertWorkflowQuota }: DefinitionDeps) {
+export function createDefinitionService({ db, now, registry, assertWorkflowQuota, onRunTargetChanged }: DefinitionDeps) {
   /** The scope's workflow locked for a change; archived ones refuse changes. */
   async function lockLive(trx: Kysely<Database>, scope: WorkspaceScope, workflowId: string) {
     const row = await q.selectWorkflow(trx, scope, workflowId, { forUpdate: true });
@@ -95,7 +97,7 @@ export function createDefinitionService({ db, now, registry, assertWorkflowQuota
     },
 
     async archive(scope: WorkspaceScope, workflowId: string, actor: Actor) {
-      return db.transaction().execute(async (trx) => {
+      const archived = await db.transaction().execute(async (trx) => {
         const before = await q.selectWorkflow(trx, scope, workflowId, { forUpdate: true });
         if (!before) throw workflowNotFound();
         const after = before.archived_at
@@ -109,10 +111,12 @@ export function createDefinitionService({ db, now, registry, assertWorkflowQuota
         }
         return toWorkflow(after, await q.selectGraphRows(trx, scope, workflowId, DRAFT_VERSION));
       });
+      onRunTargetChanged?.(workflowId);
+      return archived;
     },
 
     async publish(scope: WorkspaceScope, workflowId: string, note: string, actor: Actor) {
-      return db.transaction().execute(async (trx) => {
+      const published = await db.transaction().execute(async (trx) => {
         const workflow = await lockLive(trx, scope, workflowId);
         const draft = await q.selectGraphRows(trx, scope, workflowId, DRAFT_VERSION);
         // Validated again: the draft was valid when saved, but node types can change between releases.
@@ -131,6 +135,8 @@ export function createDefinitionService({ db, now, registry, assertWorkflowQuota
         await audit(trx, scope, actor, "workflow_version.publish", version.id, { after: toVersionSummary(version) });
         return toVersion(version, draft);
       });
+      onRunTargetChanged?.(workflowId);
+      return published;
     },
 
     async listVersions(scope: WorkspaceScope, workflowId: string, options: { cursor?: string; limit: number }) {

@@ -40,18 +40,26 @@ export interface WorkflowDeps {
 export function createWorkflowServices(deps: WorkflowDeps) {
   const registry = createRegistry([...builtinNodes, ...(deps.extraNodes ?? [])]);
   const runs = new RunRegistry(deps.db, deps.log);
+  // What runs start from, kept by the run service; the services that change it on this server say so.
+  const cache = new CompiledCache({ now: () => deps.now().getTime() });
   return {
-    definitions: createDefinitionService({ db: deps.db, now: deps.now, registry, assertWorkflowQuota: deps.assertWorkflowQuota }),
+    definitions: createDefinitionService({
+      db: deps.db,
+      now: deps.now,
+      registry,
+      assertWorkflowQuota: deps.assertWorkflowQuota,
+      onRunTargetChanged: (workflowId) => cache.forgetWorkflow(workflowId),
+    }),
     runs: createRunService({
       db: deps.db,
       registry,
       runs,
-      cache: new CompiledCache(),
+      cache,
       limits: deps.limits ?? {},
       ...(deps.nodeServices ? { nodeServices: deps.nodeServices } : {}),
       ...(deps.log ? { log: deps.log } : {}),
     }),
-    settings: createSettingsService(deps.db, deps.now),
+    settings: createSettingsService(deps.db, deps.now, () => cache.forgetLookups()),
   };
 }
 

@@ -2,7 +2,7 @@ import { newId } from "../ids.ts";
 import type { WorkspaceScope } from "../tenancy/scope.ts";
 import type { NodeRunResult, NodeStartedEvent, RunResult } from "../workflow/index.ts";
 import { finishedRecord, nodeKey, toNodeRecord, type NodeRecord, type RunRecord } from "./run-records.ts";
-import type { RunWrite } from "./run-writes.ts";
+import type { RunRecordOpening, RunWrite } from "./run-writes.ts";
 
 /** Writes a run's records (through the batcher that puts the writes of concurrent runs in one statement). */
 export type RunWriter = (write: RunWrite) => Promise<void>;
@@ -18,6 +18,9 @@ export type RunWriter = (write: RunWrite) => Promise<void>;
  * its end in one statement. `onRunFinished` writes what is left with the run's end, so a finished
  * run always reads back whole; a crash leaves the results written so far, which recovery keeps.
  * The writer may put each of these writes in one statement with other runs' writes.
+ *
+ * A run started without a statement of its own (`opening`) is recorded by its first write: each
+ * write carries the opening until one succeeds.
  */
 export class RunRecorder {
   /** Every node record of the run, as written: the blocking answer is built from them. */
@@ -31,11 +34,13 @@ export class RunRecorder {
   #scheduled: ReturnType<typeof setImmediate> | null = null;
   #writing: Promise<void> | null = null;
   #failure: unknown = null;
+  #opening: RunRecordOpening | null;
 
-  constructor(write: RunWriter, scope: WorkspaceScope, record: RunRecord) {
+  constructor(write: RunWriter, scope: WorkspaceScope, record: RunRecord, opening: RunRecordOpening | null = null) {
     this.#write = write;
     this.#scope = scope;
     this.record = record;
+    this.#opening = opening;
   }
 
   /** The id of a node's execution, given when it starts so `node_started` and `node_finished` share it. */
@@ -74,7 +79,7 @@ export class RunRecorder {
     this.record = this.#failure
       ? { ...finished, status: "failed", outputs: {}, error: { type: "RECORDING_FAILED", message: String(this.#failure) } }
       : finished;
-    await this.#write(this.#runWrite(this.#failure ? [] : this.#pending.splice(0), this.record));
+    await this.#send(this.#runWrite(this.#failure ? [] : this.#pending.splice(0), this.record));
   }
 
   async #writeBehind(): Promise<void> {
@@ -82,7 +87,7 @@ export class RunRecorder {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        await this.#write(this.#runWrite(batch));
+        await this.#send(this.#runWrite(batch));
       } catch (error) {
         this.#failure = error;
       }
@@ -90,8 +95,14 @@ export class RunRecorder {
     this.#writing = null;
   }
 
+  async #send(write: RunWrite): Promise<void> {
+    await this.#write(write);
+    this.#opening = null;
+  }
+
   #runWrite(nodes: readonly NodeRecord[], finished?: RunRecord): RunWrite {
     const { organizationId, workspaceId } = this.#scope;
-    return { organizationId, workspaceId, runId: this.record.id, nodes, ...(finished ? { finished } : {}) };
+    const opening = this.#opening ? { opening: this.#opening } : {};
+    return { organizationId, workspaceId, runId: this.record.id, ...opening, nodes, ...(finished ? { finished } : {}) };
   }
 }

@@ -18,7 +18,7 @@ import { observeRun } from "./run-observer.ts";
 import * as q from "./run-queries.ts";
 import type { RunRecord } from "./run-records.ts";
 import { RunRecorder, type RunWriter } from "./run-recorder.ts";
-import { openRuns, writeRunRecords, type RunOpening, type RunWrite } from "./run-writes.ts";
+import { openRuns, writeRunRecords, type RunOpening, type RunRecordOpening, type RunWrite } from "./run-writes.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import { RunEventStream } from "./run-stream.ts";
 import { createCoalescer } from "../db/coalescer.ts";
@@ -62,7 +62,9 @@ export function createRunService(deps: RunDeps) {
   const batching = { maxInFlight: WRITES_IN_FLIGHT, retryAlone: isDataError };
   const open = createCoalescer((openings: RunOpening[]) => openRuns(db, openings), batching);
   const writeBatch = createCoalescer(async (writes: RunWrite[]) => {
-    await writeRunRecords(db, writes);
+    const stale = new Set(await writeRunRecords(db, writes));
+    // A run started from a lookup that another server's change made stale: the next run looks again.
+    for (const { opening } of writes) if (opening && stale.has(opening.run.id)) cache.forgetWorkflow(opening.run.workflowId);
     return writes.map(() => undefined);
   }, batching);
   const write: RunWriter = writeBatch;
@@ -127,7 +129,12 @@ export function createRunService(deps: RunDeps) {
           finishedAt: null,
           createdBy: opening.createdBy,
         };
-        return { running, compiled: known.compiled, allowPrivateNetwork: target.allowPrivateNetwork };
+        cache.rememberLookup(scope.workspaceId, workflowId, version, {
+          versionId: target.versionId,
+          version: target.version,
+          allowPrivateNetwork: target.allowPrivateNetwork,
+        });
+        return { running, compiled: known.compiled, allowPrivateNetwork: target.allowPrivateNetwork, opening: null };
       }
       await compiledVersion(scope, workflowId, target.version, target.versionId);
       cache.resolve(workflowId, version, target.versionId);
@@ -136,10 +143,48 @@ export function createRunService(deps: RunDeps) {
     }
   }
 
+  /**
+   * A blocking run of a workflow looked up less than a second ago (see CompiledCache.recent) starts
+   * from that lookup, without a statement of its own: its first write records it with its audit
+   * entry — for a run without I/O, together with its results and its end.
+   */
+  function startFromLookup(
+    scope: WorkspaceScope,
+    workflowId: string,
+    request: RunRequest,
+    actor: Actor,
+    recent: NonNullable<ReturnType<CompiledCache["recent"]>>,
+  ) {
+    const running: RunRecord = {
+      id: newId(),
+      workflowId,
+      version: recent.version,
+      status: "running",
+      responseMode: "blocking",
+      inputs: request.inputs,
+      outputs: {},
+      error: null,
+      totalTokens: 0,
+      totalSteps: 0,
+      elapsedMs: null,
+      startedAt: new Date(),
+      finishedAt: null,
+      createdBy: scope.userId,
+    };
+    const opening: RunRecordOpening = {
+      run: running,
+      versionId: recent.versionId,
+      requestedVersion: request.version ?? null,
+      allowPrivateNetwork: recent.allowPrivateNetwork,
+      audit: { id: newId(), actorUserId: actor.userId, ip: actor.ip, userAgent: actor.userAgent, requestId: actor.requestId },
+    };
+    return { running, compiled: recent.compiled, allowPrivateNetwork: recent.allowPrivateNetwork, opening };
+  }
+
   /** Executes an opened run in the background, registered so it can be stopped. */
-  function launch(scope: WorkspaceScope, opened: Awaited<ReturnType<typeof openRun>>) {
+  function launch(scope: WorkspaceScope, opened: ReturnType<typeof startFromLookup> | Awaited<ReturnType<typeof openRun>>) {
     const { running, compiled } = opened;
-    const recorder = new RunRecorder(write, scope, running);
+    const recorder = new RunRecorder(write, scope, running, opened.opening);
     const stream = running.responseMode === "streaming" ? new RunEventStream(runEvents(running)) : null;
     const controller = new AbortController();
     const done = executeWorkflow(compiled, {
@@ -175,7 +220,10 @@ export function createRunService(deps: RunDeps) {
      * event stream's `Response`; the run goes on whether or not the client stays.
      */
     async start(scope: WorkspaceScope, workflowId: string, request: RunRequest, actor: Actor): Promise<WorkflowRun | Response> {
-      const { recorder, stream, done } = launch(scope, await openRun(scope, workflowId, request, actor));
+      const recent =
+        (request.responseMode ?? "blocking") === "blocking" ? cache.recent(scope.workspaceId, workflowId, request.version ?? null) : null;
+      const opened = recent ? startFromLookup(scope, workflowId, request, actor, recent) : await openRun(scope, workflowId, request, actor);
+      const { recorder, stream, done } = launch(scope, opened);
       if (stream) return stream.response;
       const outcome = await done;
       if (!outcome.ok) throw outcome.error;

@@ -7,7 +7,7 @@ export const LEASE_SECONDS = 30;
 
 /**
  * The statements a run writes, each taking many runs at once as JSON (server/db/coalescer.ts gathers
- * them): calls of the functions of sql/0023_workflow_run_writes.sql, whose plans Postgres keeps.
+ * them): calls of the functions of sql/0023 and sql/0026, whose plans Postgres keeps.
  */
 
 /** A run to start: checked against its workflow and recorded `running`, with its audit entry, in one statement. */
@@ -87,18 +87,62 @@ export async function openRuns(db: Kysely<Database>, openings: readonly RunOpeni
   }));
 }
 
+/**
+ * A run this server started from what it looked up shortly before, without opening it: its first
+ * write records it (with its audit entry), and says whether those assumptions still hold.
+ */
+export interface RunRecordOpening {
+  run: RunRecord;
+  versionId: string;
+  /** The version the request asked for; null when it took the latest. */
+  requestedVersion: number | null;
+  allowPrivateNetwork: boolean;
+  audit: RunOpening["audit"];
+}
+
 /** Node results of one run to write, and, at its end, the run's finished record with them. */
 export interface RunWrite {
   organizationId: string;
   workspaceId: string;
   runId: string;
+  /** Records the run itself, with this write (its first). */
+  opening?: RunRecordOpening;
   nodes: readonly NodeRecord[];
   /** The run's end; only a run still `running` takes it, so a late writer cannot undo a recovery. */
   finished?: RunRecord;
 }
 
-/** Writes node results and run ends of many runs in one statement. */
-export async function writeRunRecords(db: Kysely<Database>, writes: readonly RunWrite[]): Promise<void> {
+/**
+ * Writes runs opened by their first write, node results and run ends of many runs in one
+ * statement. Answers the ids of the runs among `opening`s whose workflow has changed since it was
+ * looked up (a new version, archived, another network setting): recorded all the same.
+ */
+export async function writeRunRecords(db: Kysely<Database>, writes: readonly RunWrite[]): Promise<string[]> {
+  const openings = writes.flatMap(({ organizationId, workspaceId, opening }) =>
+    opening
+      ? [
+          {
+            organization_id: organizationId,
+            workspace_id: workspaceId,
+            id: opening.run.id,
+            workflow_id: opening.run.workflowId,
+            version: opening.run.version,
+            version_id: opening.versionId,
+            requested_version: opening.requestedVersion,
+            allow_private_network: opening.allowPrivateNetwork,
+            response_mode: opening.run.responseMode,
+            inputs: opening.run.inputs,
+            started_at: opening.run.startedAt.toISOString(),
+            created_by: opening.run.createdBy,
+            audit_id: opening.audit.id,
+            actor_user_id: opening.audit.actorUserId,
+            ip: opening.audit.ip,
+            user_agent: opening.audit.userAgent,
+            request_id: opening.audit.requestId,
+          },
+        ]
+      : [],
+  );
   const nodes = writes.flatMap((w) =>
     w.nodes.map((node) => ({
       organization_id: w.organizationId,
@@ -141,5 +185,8 @@ export async function writeRunRecords(db: Kysely<Database>, writes: readonly Run
         ]
       : [],
   );
-  await sql`select workflow_write_run_records(${toJsonb(nodes)}::jsonb, ${toJsonb(runs)}::jsonb)`.execute(db);
+  const { rows } = await sql<{ o_stale_run_id: string }>`
+    select o_stale_run_id from workflow_write_runs(${toJsonb(openings)}::jsonb, ${toJsonb(nodes)}::jsonb, ${toJsonb(runs)}::jsonb,
+      ${LEASE_SECONDS}::integer)`.execute(db);
+  return rows.map((row) => row.o_stale_run_id);
 }

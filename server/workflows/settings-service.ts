@@ -18,15 +18,15 @@ function selectSettings(db: Kysely<Database>, scope: WorkspaceScope) {
 const toSettings = (row: { allow_private_network: boolean; updated_at: Date } | undefined): WorkflowSettings =>
   row ? { allowPrivateNetwork: row.allow_private_network, updatedAt: row.updated_at.toISOString() } : DEFAULTS;
 
-/** A workspace's workflow settings; no row means the defaults (private network closed). */
-export function createSettingsService(db: Kysely<Database>, now: () => Date) {
+/** A workspace's workflow settings; no row means the defaults (private network closed). `onChanged` is told after a change commits. */
+export function createSettingsService(db: Kysely<Database>, now: () => Date, onChanged?: () => void) {
   return {
     async get(scope: WorkspaceScope): Promise<WorkflowSettings> {
       return toSettings(await selectSettings(db, scope));
     },
 
     async update(scope: WorkspaceScope, change: { allowPrivateNetwork?: boolean }, actor: Actor): Promise<WorkflowSettings> {
-      return db.transaction().execute(async (trx) => {
+      const updated = await db.transaction().execute(async (trx) => {
         const before = toSettings(await selectSettings(trx, scope));
         const allow = change.allowPrivateNetwork ?? before.allowPrivateNetwork;
         const row = await trx
@@ -55,6 +55,8 @@ export function createSettingsService(db: Kysely<Database>, now: () => Date) {
         });
         return after;
       });
+      onChanged?.();
+      return updated;
     },
   };
 }
