@@ -8,7 +8,19 @@ import { createOutboxMailer } from "../../../server/auth/mailer.ts";
 import { RECENT_MS } from "../../../server/workflows/compiled-cache.ts";
 import { createTestApp, TEST_AUTH_SECRET, type TestApp } from "../../harness.ts";
 import { dataOf } from "../../fixtures.ts";
-import { chain, createWorkflowTenant, end, node, readRun, runBlocking, start, type Run, type WorkflowTenant } from "./support.ts";
+import {
+  chain,
+  createWorkflowTenant,
+  end,
+  node,
+  readRun,
+  runBlocking,
+  start,
+  startFakeServer,
+  type FakeServer,
+  type Run,
+  type WorkflowTenant,
+} from "./support.ts";
 
 /**
  * A blocking run of a workflow its server looked up less than a second ago starts from that lookup
@@ -20,9 +32,11 @@ import { chain, createWorkflowTenant, end, node, readRun, runBlocking, start, ty
 let api: TestApp;
 let t: WorkflowTenant;
 let other: ReturnType<typeof createApp>;
+let fake: FakeServer;
 beforeAll(async () => {
   api = await createTestApp();
-  t = await createWorkflowTenant(api);
+  t = await createWorkflowTenant(api, { allowPrivateNetwork: true });
+  fake = await startFakeServer();
   const silent = pino({ level: "silent" });
   // A second server over the same database, on the same (frozen) clock.
   other = createApp({
@@ -33,7 +47,10 @@ beforeAll(async () => {
     now: api.clock.now,
   });
 });
-afterAll(() => api.close());
+afterAll(async () => {
+  await fake.close();
+  await api.close();
+});
 
 const says = (text: string) => chain(start(), node("say", "template", { template: text }), end({ said: "{{#say.output#}}" }));
 
@@ -139,5 +156,31 @@ describe("a blocking run started from a recent lookup", () => {
     expect(await api.db.selectFrom("execution_records").select("id").where("workspace_id", "=", stranger.workspaceId).execute()).toEqual(
       [],
     );
+  });
+
+  it("is readable as running, with the results of its finished nodes, while it waits on I/O", async () => {
+    const created = await api.call("createWorkflow", {
+      path: t.path,
+      body: { name: "Slow", graph: chain(start(), node("wait", "http-request", { url: `${fake.url}/delay?ms=300&run=slow` }), end({})) },
+      headers: t.owner.headers,
+    });
+    const workflowId = dataOf<{ id: string }>(created).id;
+    const path = { ...t.path, workflowId };
+    expect((await api.call("publishWorkflow", { path, body: { note: "slow" }, headers: t.owner.headers })).status).toBe(201);
+    await runBlocking(api, t, workflowId);
+
+    const pending = runBlocking(api, t, workflowId);
+    // The run is recorded by the write of its start node's result, which goes while the request waits.
+    let running: { id: string; status: string } | undefined;
+    for (let i = 0; i < 500 && !running; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const runs = dataOf<{ items: { id: string; status: string }[] }>(
+        await api.call("listWorkflowRuns", { path, headers: t.owner.headers }),
+      );
+      running = runs.items.find((run) => run.status === "running");
+    }
+    const partial = await readRun(api, t, workflowId, running!.id);
+    expect([partial.status, partial.nodes.map((n) => [n.nodeId, n.status])]).toEqual(["running", [["start", "succeeded"]]]);
+    expect(await pending).toMatchObject({ id: running!.id, status: "succeeded" });
   });
 });
