@@ -13,8 +13,12 @@ drop function if exists workflow_write_run_records(jsonb, jsonb);
 --   { organization_id, workspace_id, id, workflow_id, version, version_id, requested_version,
 --     allow_private_network, response_mode, inputs, started_at, created_by,
 --     audit_id, actor_user_id, ip, user_agent, request_id }
--- p_nodes: node_execution_results rows; p_ends: { id, organization_id, status, outputs, error,
--- total_tokens, total_steps, elapsed_ms, finished_at }. Answers the ids of the openings whose
+-- p_nodes: per run, { execution_id, organization_id, workspace_id, nodes }, each node result an array
+--   [id, sequence, node_id, node_type, title, step, status, inputs, outputs, error, recovery, attempt,
+--    tokens, elapsed_ms, started_at, finished_at, iteration_node_id, iteration_index]
+-- (positions rather than keys, and the run's keys once: the text Node writes and Postgres parses is
+-- half as long); p_ends: { id, organization_id, status, outputs, error, total_tokens, total_steps,
+-- elapsed_ms, finished_at }. Answers the ids of the openings whose
 -- assumptions no longer hold (they are recorded all the same: they ran what was current when looked up).
 create or replace function workflow_write_runs(p_openings jsonb, p_nodes jsonb, p_ends jsonb, p_lease_seconds integer)
 returns table (o_stale_run_id uuid) language plpgsql
@@ -60,12 +64,12 @@ begin
 
   -- 2. Node results, of runs that exist in their organization (checked and locked once per run, see sql/0025).
   select count(*) into v_named from (
-    select distinct n.execution_id, n.organization_id from jsonb_to_recordset(p_nodes) as n(execution_id uuid, organization_id uuid)
+    select distinct r.execution_id, r.organization_id from jsonb_to_recordset(p_nodes) as r(execution_id uuid, organization_id uuid)
   ) named;
   select count(*) into v_found from (
     select e.id from execution_records e
     where (e.id, e.organization_id) in (
-      select n.execution_id, n.organization_id from jsonb_to_recordset(p_nodes) as n(execution_id uuid, organization_id uuid))
+      select r.execution_id, r.organization_id from jsonb_to_recordset(p_nodes) as r(execution_id uuid, organization_id uuid))
     for key share of e
   ) found;
   if v_found <> v_named then
@@ -76,14 +80,12 @@ begin
   insert into node_execution_results
     (organization_id, workspace_id, id, execution_id, sequence, node_id, node_type, title, step, status, inputs, outputs,
      error, recovery, attempt, tokens, elapsed_ms, started_at, finished_at, iteration_node_id, iteration_index)
-  select n.organization_id, n.workspace_id, n.id, n.execution_id, n.sequence, n.node_id, n.node_type, n.title, n.step,
-    n.status, n.inputs, n.outputs, n.error, n.recovery, n.attempt, n.tokens, n.elapsed_ms, n.started_at, n.finished_at,
-    n.iteration_node_id, n.iteration_index
-  from jsonb_to_recordset(p_nodes) as n(
-    organization_id uuid, workspace_id uuid, id uuid, execution_id uuid, sequence integer, node_id text, node_type text,
-    title text, step integer, status text, inputs jsonb, outputs jsonb, error jsonb, recovery text, attempt integer,
-    tokens bigint, elapsed_ms double precision, started_at timestamptz, finished_at timestamptz,
-    iteration_node_id text, iteration_index integer);
+  select r.organization_id, r.workspace_id, (n ->> 0)::uuid, r.execution_id, (n ->> 1)::integer, n ->> 2, n ->> 3, n ->> 4,
+    (n ->> 5)::integer, n ->> 6, n -> 7, n -> 8, nullif(n -> 9, 'null'::jsonb), n ->> 10, (n ->> 11)::integer,
+    (n ->> 12)::bigint, (n ->> 13)::double precision, (n ->> 14)::timestamptz, (n ->> 15)::timestamptz, n ->> 16,
+    (n ->> 17)::integer
+  from jsonb_to_recordset(p_nodes) as r(execution_id uuid, organization_id uuid, workspace_id uuid, nodes jsonb)
+  cross join lateral jsonb_array_elements(r.nodes) as n;
 
   -- 3. Ends of runs recorded before. Only a run still `running` takes its end, so a late writer
   -- cannot undo a recovery; a run recorded finished in 1 is not running.

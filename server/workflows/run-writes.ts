@@ -143,31 +143,34 @@ export async function writeRunRecords(db: Kysely<Database>, writes: readonly Run
         ]
       : [],
   );
-  const nodes = writes.flatMap((w) =>
-    w.nodes.map((node) => ({
+  // Per run, its node results as arrays in the order sql/0026 reads them.
+  const nodes = writes
+    .filter((w) => w.nodes.length > 0)
+    .map((w) => ({
+      execution_id: w.runId,
       organization_id: w.organizationId,
       workspace_id: w.workspaceId,
-      id: node.id,
-      execution_id: w.runId,
-      sequence: node.sequence,
-      node_id: node.nodeId,
-      node_type: node.nodeType,
-      title: node.title,
-      step: node.step,
-      status: node.status,
-      inputs: node.inputs,
-      outputs: node.outputs,
-      error: node.error,
-      recovery: node.recovery,
-      attempt: node.attempt,
-      tokens: node.tokens,
-      elapsed_ms: node.elapsedMs,
-      started_at: node.startedAt.toISOString(),
-      finished_at: node.finishedAt.toISOString(),
-      iteration_node_id: node.iterationNodeId,
-      iteration_index: node.iterationIndex,
-    })),
-  );
+      nodes: w.nodes.map((node) => [
+        node.id,
+        node.sequence,
+        node.nodeId,
+        node.nodeType,
+        node.title,
+        node.step,
+        node.status,
+        node.inputs,
+        node.outputs,
+        node.error,
+        node.recovery,
+        node.attempt,
+        node.tokens,
+        node.elapsedMs,
+        node.startedAt.toISOString(),
+        node.finishedAt.toISOString(),
+        node.iterationNodeId,
+        node.iterationIndex,
+      ]),
+    }));
   const runs = writes.flatMap(({ organizationId, finished: run }) =>
     run
       ? [
