@@ -313,18 +313,28 @@ async function drive(): Promise<void> {
   }
 }
 
-/** BENCH_FUNCTIONS=1: calls, and time inside (total and own) per call, of each PL/pgSQL function the run used. */
+/**
+ * BENCH_FUNCTIONS=1: calls, and time inside (total and own) per call, of each PL/pgSQL function the
+ * run used; and how often autovacuum vacuumed and analyzed the tables a run writes.
+ */
 async function printFunctionTimes(databaseUrl: string): Promise<void> {
   const stats = openPostgres(databaseUrl, 1);
   const { rows } = await sql<{ funcname: string; calls: number | string; total_time: number; self_time: number }>`
     select funcname, calls, total_time, self_time from pg_stat_user_functions order by total_time desc`.execute(stats.db);
-  await stats.close();
+  const vacuums = await sql<{ relname: string; autovacuum_count: number; autoanalyze_count: number }>`
+    select relname, autovacuum_count, autoanalyze_count from pg_stat_user_tables
+    where relname in ('execution_records', 'node_execution_results', 'audit_logs', 'usage_records', 'usage_counters', 'usage_rollups')
+    order by relname`.execute(stats.db);
+  console.log(
+    `autovacuum runs (vacuum/analyze): ${vacuums.rows.map((r) => `${r.relname} ${r.autovacuum_count}/${r.autoanalyze_count}`).join(", ")}`,
+  );
   for (const row of rows) {
     const per = (ms: number) => ((ms * 1000) / Number(row.calls)).toFixed(0).padStart(6);
     console.log(
       `${row.funcname.padEnd(32)} calls ${String(row.calls).padStart(7)}  µs per call: total ${per(row.total_time)} own ${per(row.self_time)}  total ${(row.total_time / 1000).toFixed(1)} s`,
     );
   }
+  await stats.close();
 }
 
 if (process.argv[2] === "serve") await serveBoth(process.env.BENCH_DB_URL as string);
