@@ -9,6 +9,7 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pnpm exec tsx scripts/bench/workflow-http.ts
  *   BENCH_CONCURRENCY=1 BENCH_REQUESTS=500 pnpm exec tsx scripts/bench/workflow-http.ts   # one client: cost per request without queueing
  *   BENCH_PROFILE=/tmp/prof pnpm exec tsx scripts/bench/workflow-http.ts                  # also a CPU profile of the server
+ *   BENCH_ALLOCATIONS=/tmp/alloc.json pnpm exec tsx scripts/bench/workflow-http.ts         # also what the server allocates
  *   BENCH_QUERIES=1 pnpm exec tsx scripts/bench/workflow-http.ts                          # also the statements the server sent
  *   BENCH_FUNCTIONS=1 pnpm exec tsx scripts/bench/workflow-http.ts                        # also the time Postgres spent in each function, per call
  *   BENCH_SQL='drop index …' pnpm exec tsx scripts/bench/workflow-http.ts                 # runs this SQL after migrating: try a schema change
@@ -120,9 +121,30 @@ async function serveBoth(databaseUrl: string): Promise<void> {
       (server as Server).keepAliveTimeout = 60_000;
     });
   const ports = { workflow: await listen(app.fetch), baseline: await listen(baseline.fetch) };
+  const allocations = process.env.BENCH_ALLOCATIONS ? await sampleAllocations() : null;
   // Exits cleanly when the driver is done, so `--cpu-prof` gets to write its profile.
-  process.on("SIGTERM", () => process.exit(0));
+  process.on("SIGTERM", () => void (allocations ?? (() => Promise.resolve()))().then(() => process.exit(0)));
   process.send?.(ports);
+}
+
+/**
+ * BENCH_ALLOCATIONS=<file>: samples what the server allocates (collected objects included, so it is
+ * the allocation rate, not what stays) and writes V8's sampling heap profile there as it exits.
+ */
+async function sampleAllocations(): Promise<() => Promise<void>> {
+  const { Session } = await import("node:inspector/promises");
+  const { writeFileSync } = await import("node:fs");
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.startSampling", {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    writeFileSync(process.env.BENCH_ALLOCATIONS as string, JSON.stringify(profile));
+  };
 }
 
 /**
