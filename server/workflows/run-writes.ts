@@ -7,7 +7,7 @@ export const LEASE_SECONDS = 30;
 
 /**
  * The statements a run writes, each taking many runs at once as JSON (server/db/coalescer.ts gathers
- * them): calls of the functions of sql/0023 and sql/0026, whose plans Postgres keeps.
+ * them): calls of the functions of sql/0023, whose plans Postgres keeps.
  */
 
 /** A run to start: checked against its workflow and recorded `running`, with its audit entry, in one statement. */
@@ -143,7 +143,7 @@ export async function writeRunRecords(db: Kysely<Database>, writes: readonly Run
         ]
       : [],
   );
-  // Per run, its node results as arrays in the order sql/0026 reads them.
+  // Per run, its node results as arrays in the order sql/0023 reads them.
   const nodes = writes
     .filter((w) => w.nodes.length > 0)
     .map((w) => ({

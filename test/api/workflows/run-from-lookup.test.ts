@@ -24,7 +24,7 @@ import {
 
 /**
  * A blocking run of a workflow its server looked up less than a second ago starts from that lookup
- * and is recorded by its first write (server/workflows/run-service.ts, sql/0026). A change made on
+ * and is recorded by its first write (server/workflows/run-service.ts, sql/0023). A change made on
  * the same server is seen at once; one made on another server by the next run after the first that
  * found it, or after the second.
  */
