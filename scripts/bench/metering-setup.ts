@@ -2,7 +2,6 @@
  * What scripts/bench/metering.ts sets up and reads: its databases, tenants on a plan the load cannot
  * exhaust, a grown ledger, and the CPU Postgres spends.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../../generated/db.ts";
 import type { createApp } from "../../server/app.ts";
@@ -88,34 +87,6 @@ export async function createTenant(app: ReturnType<typeof createApp>, db: Kysely
     .execute();
   await db.updateTable("subscriptions").set({ plan_id: planId }).where("organization_id", "=", String(org.id)).execute();
   return { organizationId: String(org.id), workspaceId: String(workspace.id), key: String(key.secret) };
-}
-
-/** CPU seconds used so far by each Postgres process of this machine, by pid (Linux /proc), or null elsewhere. */
-export function postgresCpu(): Map<string, number> | null {
-  try {
-    const tick = 100; // USER_HZ on Linux
-    const cpu = new Map<string, number>();
-    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        if (!stat.includes("(postgres)")) continue;
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / tick);
-      } catch {
-        // the process ended meanwhile
-      }
-    }
-    return cpu;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds Postgres used between two readings: processes that ended in between are not counted. */
-export function postgresCpuBetween(before: Map<string, number>, after: Map<string, number>): number {
-  let total = 0;
-  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
-  return total;
 }
 
 /** Appends `count` api_call records spread over `year` to the organization's ledger, and their rollups. */

@@ -25,16 +25,9 @@ import { openPostgres } from "../../server/db/database.ts";
 import { migrateToLatest } from "../../server/db/migrate.ts";
 import { newId } from "../../server/ids.ts";
 import { createMeteringServices } from "../../server/metering/services.ts";
+import { cpuBetween, cpuSample } from "./cpu.ts";
 import { closeLoadGenerator, runLoad, type LoadResult, type LoadTarget } from "./http-load.ts";
-import {
-  createTenant,
-  databaseUrl,
-  dropDatabase,
-  growLedger,
-  postgresCpu,
-  postgresCpuBetween,
-  recreateDatabase,
-} from "./metering-setup.ts";
+import { createTenant, databaseUrl, dropDatabase, growLedger, recreateDatabase } from "./metering-setup.ts";
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -69,6 +62,7 @@ function listen(fetch: (req: Request) => Response | Promise<Response>): Promise<
 interface Measured extends LoadResult {
   /** CPU of this process (the servers) and of Postgres per request, in microseconds. */
   serverCpuUs: number;
+  /** Null when no Postgres process of this machine was seen (no /proc, or a remote server). */
   postgresCpuUs: number | null;
 }
 
@@ -81,18 +75,18 @@ const BODIES = {
 
 async function load(targets: { url: string; headers: Record<string, string> }[], body: keyof typeof BODIES): Promise<Measured> {
   const cpu = process.cpuUsage();
-  const pg = postgresCpu();
+  const before = cpuSample([]);
   const text = BODIES[body];
   const loadTargets: LoadTarget[] = targets.map((t) => ({ ...t, bodies: text === null ? [] : [text] }));
   const result = await runLoad({ targets: loadTargets, concurrency: CONCURRENCY, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS });
   const used = process.cpuUsage(cpu);
-  const pgAfter = postgresCpu();
+  const postgres = cpuBetween(before, cpuSample([])).postgres;
   // Both totals include the warm-up; so does the request count below.
   const requests = result.requests * ((WARM_UP_MS + MEASURE_MS) / MEASURE_MS);
   return {
     ...result,
     serverCpuUs: (used.user + used.system) / requests,
-    postgresCpuUs: pg === null || pgAfter === null ? null : (postgresCpuBetween(pg, pgAfter) * 1e6) / requests,
+    postgresCpuUs: before.postgres.size === 0 ? null : (postgres * 1e6) / requests,
   };
 }
 

@@ -27,14 +27,15 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { sql } from "kysely";
-import pg from "pg";
 import { pino } from "pino";
 import { v7 } from "uuid";
 import { createApp } from "../../server/app.ts";
 import { createOutboxMailer } from "../../server/auth/mailer.ts";
 import { openPostgres } from "../../server/db/database.ts";
 import { migrateToLatest } from "../../server/db/migrate.ts";
-import { closeLoadGenerator, cpuBetween, cpuSample, runLoad, type CpuSample, type LoadResult, type LoadTarget } from "./http-load.ts";
+import { cpuBetween, cpuSample, type CpuSample } from "./cpu.ts";
+import { countQueries, printFunctionTimes, sampleAllocations } from "./workflow-diagnostics.ts";
+import { closeLoadGenerator, runLoad, type LoadResult, type LoadTarget } from "./http-load.ts";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 60);
 /** Requests before each measurement, and before the first round (the server's code gets optimized). */
@@ -125,44 +126,6 @@ async function serveBoth(databaseUrl: string): Promise<void> {
   // Exits cleanly when the driver is done, so `--cpu-prof` gets to write its profile.
   process.on("SIGTERM", () => void (allocations ?? (() => Promise.resolve()))().then(() => process.exit(0)));
   process.send?.(ports);
-}
-
-/**
- * BENCH_ALLOCATIONS=<file>: samples what the server allocates (collected objects included, so it is
- * the allocation rate, not what stays) and writes V8's sampling heap profile there as it exits.
- */
-async function sampleAllocations(): Promise<() => Promise<void>> {
-  const { Session } = await import("node:inspector/promises");
-  const { writeFileSync } = await import("node:fs");
-  const session = new Session();
-  session.connect();
-  await session.post("HeapProfiler.startSampling", {
-    samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-  return async () => {
-    const { profile } = await session.post("HeapProfiler.stopSampling");
-    writeFileSync(process.env.BENCH_ALLOCATIONS as string, JSON.stringify(profile));
-  };
-}
-
-/**
- * BENCH_QUERIES=1: counts the statements the server sends (by their first 100 characters) and prints
- * them as it exits, to see the round trips a run costs.
- */
-function countQueries(): void {
-  const counts = new Map<string, number>();
-  const original = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const first = args[0] as string | { text: string };
-    const text = (typeof first === "string" ? first : first.text).replace(/\s+/g, " ").slice(0, 100);
-    counts.set(text, (counts.get(text) ?? 0) + 1);
-    return original.apply(this, args);
-  } as typeof pg.Client.prototype.query;
-  process.on("exit", () => {
-    for (const [text, count] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`${String(count).padStart(7)}  ${text}`);
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,30 +296,6 @@ async function drive(): Promise<void> {
     await sql.raw(`drop database if exists ${name} with (force)`).execute(admin.db);
     await admin.close();
   }
-}
-
-/**
- * BENCH_FUNCTIONS=1: calls, and time inside (total and own) per call, of each PL/pgSQL function the
- * run used; and how often autovacuum vacuumed and analyzed the tables a run writes.
- */
-async function printFunctionTimes(databaseUrl: string): Promise<void> {
-  const stats = openPostgres(databaseUrl, 1);
-  const { rows } = await sql<{ funcname: string; calls: number | string; total_time: number; self_time: number }>`
-    select funcname, calls, total_time, self_time from pg_stat_user_functions order by total_time desc`.execute(stats.db);
-  const vacuums = await sql<{ relname: string; autovacuum_count: number; autoanalyze_count: number }>`
-    select relname, autovacuum_count, autoanalyze_count from pg_stat_user_tables
-    where relname in ('execution_records', 'node_execution_results', 'audit_logs', 'usage_records', 'usage_counters', 'usage_rollups')
-    order by relname`.execute(stats.db);
-  console.log(
-    `autovacuum runs (vacuum/analyze): ${vacuums.rows.map((r) => `${r.relname} ${r.autovacuum_count}/${r.autoanalyze_count}`).join(", ")}`,
-  );
-  for (const row of rows) {
-    const per = (ms: number) => ((ms * 1000) / Number(row.calls)).toFixed(0).padStart(6);
-    console.log(
-      `${row.funcname.padEnd(32)} calls ${String(row.calls).padStart(7)}  µs per call: total ${per(row.total_time)} own ${per(row.self_time)}  total ${(row.total_time / 1000).toFixed(1)} s`,
-    );
-  }
-  await stats.close();
 }
 
 if (process.argv[2] === "serve") await serveBoth(process.env.BENCH_DB_URL as string);
