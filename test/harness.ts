@@ -143,6 +143,21 @@ export async function createTestApp(options: Pick<AppDeps, "webhooks"> = {}) {
         .sort()
         .map((f) => JSON.parse(readFileSync(join(outboxDir, f), "utf8")) as Mail),
 
+    /**
+     * A second server over the same database and clock, as another instance behind a load balancer:
+     * its own caches and registry of running runs, silent logs. Called with `app.request()`.
+     */
+    anotherServer() {
+      const silent = pino({ level: "silent" });
+      return createApp({
+        db: database.db,
+        logger: silent,
+        authSecret: TEST_AUTH_SECRET,
+        mailer: createOutboxMailer(mkdtempSync(join(tmpdir(), "outbox-")), silent),
+        now: clock.now,
+      });
+    },
+
     ...client,
 
     close: () => database.close(),

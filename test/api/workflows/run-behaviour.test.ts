@@ -1,12 +1,6 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../../server/app.ts";
-import { createOutboxMailer } from "../../../server/auth/mailer.ts";
-import { anyRequestId, createTestApp, TEST_AUTH_SECRET, type TestApp } from "../../harness.ts";
+import { anyRequestId, createTestApp, type TestApp } from "../../harness.ts";
 import { dataOf } from "../../fixtures.ts";
 import {
   chain,
@@ -325,13 +319,7 @@ describe("how runs behave, read back from their records", () => {
     const runId = dataOf<{ items: { id: string }[] }>(await api.call("listWorkflowRuns", { path, headers: t.owner.headers })).items[0]!.id;
 
     // A second server over the same database: the run is not in its registry.
-    const silent = pino({ level: "silent" });
-    const other = createApp({
-      db: api.db,
-      logger: silent,
-      authSecret: TEST_AUTH_SECRET,
-      mailer: createOutboxMailer(mkdtempSync(join(tmpdir(), "outbox-")), silent),
-    });
+    const other = api.anotherServer();
     const res = await other.request(`/api/v1/workspaces/${t.workspaceId}/workflows/${workflowId}/runs/${runId}/stop`, {
       method: "POST",
       headers: t.owner.headers,

@@ -1,12 +1,6 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../../server/app.ts";
-import { createOutboxMailer } from "../../../server/auth/mailer.ts";
 import { RECENT_MS } from "../../../server/workflows/compiled-cache.ts";
-import { createTestApp, TEST_AUTH_SECRET, type TestApp } from "../../harness.ts";
+import { createTestApp, type TestApp } from "../../harness.ts";
 import { dataOf } from "../../fixtures.ts";
 import {
   chain,
@@ -31,21 +25,14 @@ import {
 
 let api: TestApp;
 let t: WorkflowTenant;
-let other: ReturnType<typeof createApp>;
+let other: ReturnType<TestApp["anotherServer"]>;
 let fake: FakeServer;
 beforeAll(async () => {
   api = await createTestApp();
   t = await createWorkflowTenant(api, { allowPrivateNetwork: true });
   fake = await startFakeServer();
-  const silent = pino({ level: "silent" });
   // A second server over the same database, on the same (frozen) clock.
-  other = createApp({
-    db: api.db,
-    logger: silent,
-    authSecret: TEST_AUTH_SECRET,
-    mailer: createOutboxMailer(mkdtempSync(join(tmpdir(), "outbox-")), silent),
-    now: api.clock.now,
-  });
+  other = api.anotherServer();
 });
 afterAll(async () => {
   await fake.close();
