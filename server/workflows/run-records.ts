@@ -68,6 +68,13 @@ export function toNodeRecord(result: NodeRunResult, start: { id: string; step: n
   };
 }
 
+/** A run's record as it starts: running, with nothing counted yet. */
+export function runningRecord(
+  run: Pick<RunRecord, "id" | "workflowId" | "version" | "responseMode" | "inputs" | "startedAt" | "createdBy">,
+): RunRecord {
+  return { ...run, status: "running", outputs: {}, error: null, totalTokens: 0, totalSteps: 0, elapsedMs: null, finishedAt: null };
+}
+
 /** The record of a run once the engine has finished it. */
 export function finishedRecord(running: RunRecord, result: RunResult): RunRecord {
   return {

@@ -16,7 +16,7 @@ import { runEvents } from "./run-events.ts";
 import { toRunSummary, toWorkflowRun } from "./run-mappers.ts";
 import { observeRun } from "./run-observer.ts";
 import * as q from "./run-queries.ts";
-import type { RunRecord } from "./run-records.ts";
+import { runningRecord } from "./run-records.ts";
 import { RunRecorder, type RunWriter } from "./run-recorder.ts";
 import { openRuns, writeRunRecords, type RunOpening, type RunRecordOpening, type RunWrite } from "./run-writes.ts";
 import type { RunRegistry } from "./run-registry.ts";
@@ -57,6 +57,15 @@ const WRITES_MIN_BATCH = 6;
 
 /** A database error caused by the data of a statement (SQLSTATE classes 22 and 23), not by the connection. */
 const isDataError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown } | null)?.code ?? ""));
+
+/** The `workflow_run.start` audit entry of a run `actor` starts: its id, and who asked from where. */
+const startAudit = (actor: Actor): RunOpening["audit"] => ({
+  id: newId(),
+  actorUserId: actor.userId,
+  ip: actor.ip,
+  userAgent: actor.userAgent,
+  requestId: actor.requestId,
+});
 
 const workflowNotFound = () => new AppError("NOT_FOUND", { message: message("No such workflow.", "工作流不存在。") });
 const runNotFound = () => new AppError("NOT_FOUND", { message: message("No such run.", "运行记录不存在。") });
@@ -107,7 +116,7 @@ export function createRunService(deps: RunDeps) {
       inputs: request.inputs,
       startedAt: new Date(),
       createdBy: scope.userId,
-      audit: { id: newId(), actorUserId: actor.userId, ip: actor.ip, userAgent: actor.userAgent, requestId: actor.requestId },
+      audit: startAudit(actor),
     };
     for (let attempt = 1; ; attempt++) {
       const known = cache.resolved(workflowId, version);
@@ -119,22 +128,15 @@ export function createRunService(deps: RunDeps) {
         throw new AppError("NOT_FOUND", { message: message("The workflow has no such version.", "该工作流没有这个版本。") });
       }
       if (target.opened && known) {
-        const running: RunRecord = {
+        const running = runningRecord({
           id: opening.runId,
           workflowId,
           version: target.version,
-          status: "running",
           responseMode: opening.responseMode,
           inputs: opening.inputs,
-          outputs: {},
-          error: null,
-          totalTokens: 0,
-          totalSteps: 0,
-          elapsedMs: null,
           startedAt: opening.startedAt,
-          finishedAt: null,
           createdBy: opening.createdBy,
-        };
+        });
         cache.rememberLookup(scope.workspaceId, workflowId, version, {
           versionId: target.versionId,
           version: target.version,
@@ -161,28 +163,21 @@ export function createRunService(deps: RunDeps) {
     actor: Actor,
     recent: NonNullable<ReturnType<CompiledCache["recent"]>>,
   ) {
-    const running: RunRecord = {
+    const running = runningRecord({
       id: newId(),
       workflowId,
       version: recent.version,
-      status: "running",
       responseMode: "blocking",
       inputs: request.inputs,
-      outputs: {},
-      error: null,
-      totalTokens: 0,
-      totalSteps: 0,
-      elapsedMs: null,
       startedAt: new Date(),
-      finishedAt: null,
       createdBy: scope.userId,
-    };
+    });
     const opening: RunRecordOpening = {
       run: running,
       versionId: recent.versionId,
       requestedVersion: request.version ?? null,
       allowPrivateNetwork: recent.allowPrivateNetwork,
-      audit: { id: newId(), actorUserId: actor.userId, ip: actor.ip, userAgent: actor.userAgent, requestId: actor.requestId },
+      audit: startAudit(actor),
     };
     return { running, compiled: recent.compiled, allowPrivateNetwork: recent.allowPrivateNetwork, opening };
   }
