@@ -29,7 +29,7 @@ let other: ReturnType<TestApp["anotherServer"]>;
 let fake: FakeServer;
 beforeAll(async () => {
   api = await createTestApp();
-  t = await createWorkflowTenant(api, { allowPrivateNetwork: true });
+  t = await createWorkflowTenant(api, { allowPrivateNetwork: true, unlimited: true });
   fake = await startFakeServer();
   // A second server over the same database, on the same (frozen) clock.
   other = api.anotherServer();
@@ -169,5 +169,36 @@ describe("a blocking run started from a recent lookup", () => {
     const partial = await readRun(api, t, workflowId, running!.id);
     expect([partial.status, partial.nodes.map((n) => [n.nodeId, n.status])]).toEqual(["running", [["start", "succeeded"]]]);
     expect(await pending).toMatchObject({ id: running!.id, status: "succeeded" });
+  });
+
+  it("follows the workspace's network setting: at once on its own server, by the run after the first on another", async () => {
+    const created = await api.call("createWorkflow", {
+      path: t.path,
+      body: { name: "Call", graph: chain(start(), node("call", "http-request", { url: `${fake.url}/delay?ms=0&run=net` }), end({})) },
+      headers: t.owner.headers,
+    });
+    const workflowId = dataOf<{ id: string }>(created).id;
+    const path = { ...t.path, workflowId };
+    expect((await api.call("publishWorkflow", { path, body: { note: "net" }, headers: t.owner.headers })).status).toBe(201);
+    const setPrivateNetwork = async (allow: boolean) => {
+      const res = await api.call("updateWorkflowSettings", {
+        path: t.path,
+        body: { allowPrivateNetwork: allow },
+        headers: t.owner.headers,
+      });
+      expect(res.status).toBe(200);
+    };
+    const callOf = (run: Run) => [run.status, run.nodes.find((n) => n.nodeId === "call")?.error?.type ?? null];
+    try {
+      expect(callOf(await runBlocking(api, t, workflowId))).toEqual(["succeeded", null]);
+      expect(callOf((await runOnOther(workflowId)).run)).toEqual(["succeeded", null]);
+      await setPrivateNetwork(false);
+      expect(callOf(await runBlocking(api, t, workflowId))).toEqual(["failed", "PRIVATE_NETWORK_REFUSED"]);
+      // The other server's lookup still allows it: that run goes as looked up, and the next one learns.
+      expect(callOf((await runOnOther(workflowId)).run)).toEqual(["succeeded", null]);
+      expect(callOf((await runOnOther(workflowId)).run)).toEqual(["failed", "PRIVATE_NETWORK_REFUSED"]);
+    } finally {
+      await setPrivateNetwork(true);
+    }
   });
 });
