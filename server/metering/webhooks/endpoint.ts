@@ -1,7 +1,5 @@
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { isIP } from "node:net";
-import { pinnedLookup, resolveCheckedAddresses, type HostResolver } from "../../net/public-address.ts";
+import { sendToCheckedAddress } from "../../net/checked-request.ts";
+import type { HostResolver } from "../../net/public-address.ts";
 
 /**
  * Where webhooks may be delivered. Off by default, private, loopback and link-local addresses are
@@ -32,28 +30,8 @@ export async function postToEndpoint(
 ): Promise<number> {
   const target = new URL(url);
   if (target.protocol !== "http:" && target.protocol !== "https:") throw new Error(`${target.protocol} URLs are not delivered to`);
-  const addresses = await resolveCheckedAddresses(target.hostname, policy.allowPrivateNetwork === true, policy.resolveHost);
-  const hostname = target.hostname.replace(/^\[|\]$/g, "");
-  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-  const { signal } = request;
-  return new Promise<number>((resolve, reject) => {
-    const outgoing = send(
-      {
-        method: "POST",
-        hostname,
-        port: target.port || undefined,
-        path: `${target.pathname}${target.search}`,
-        headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
-        signal,
-        lookup: pinnedLookup(addresses),
-        ...(target.protocol === "https:" && !isIP(hostname) ? { servername: hostname } : {}),
-      },
-      (response) => {
-        resolve(response.statusCode ?? 0);
-        response.destroy();
-      },
-    );
-    outgoing.on("error", (error) => reject(signal.aborted ? signal.reason : error));
-    outgoing.end(request.body);
-  });
+  const headers = { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) };
+  const response = await sendToCheckedAddress(target, { method: "POST", headers, body: request.body, signal: request.signal }, policy);
+  response.destroy();
+  return response.statusCode ?? 0;
 }

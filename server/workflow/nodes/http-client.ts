@@ -1,8 +1,7 @@
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { isIP } from "node:net";
+import type { IncomingMessage } from "node:http";
+import { sendToCheckedAddress } from "../../net/checked-request.ts";
+import { PublicAddressError, type HostResolver } from "../../net/public-address.ts";
 import { NodeError } from "../errors.ts";
-import { pinnedLookup, resolveCheckedAddresses, type HostResolver } from "./network-guard.ts";
 
 /** What the caller lets http-request nodes do; passed as `services.http`. */
 export interface HttpPolicy {
@@ -70,27 +69,15 @@ function withoutCredentials(headers: Record<string, string>): Record<string, str
 async function sendOnce(outgoing: OutgoingRequest, policy: HttpPolicy, signal: AbortSignal): Promise<IncomingMessage> {
   const { url } = outgoing;
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new NodeError("INVALID_URL", `${url.protocol} URLs are not allowed`);
-  const addresses = await resolveCheckedAddresses(url.hostname, policy.allowPrivateNetwork === true, policy.resolveHost);
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-  const hostname = url.hostname.replace(/^\[|\]$/g, "");
   const headers = { "user-agent": policy.userAgent ?? "workflow-http-request", ...outgoing.headers };
-  return new Promise<IncomingMessage>((resolve, reject) => {
-    const request = send(
-      {
-        method: outgoing.method,
-        hostname,
-        port: url.port || undefined,
-        path: `${url.pathname}${url.search}`,
-        headers,
-        signal,
-        lookup: pinnedLookup(addresses),
-        ...(url.protocol === "https:" && !isIP(hostname) ? { servername: hostname } : {}),
-      },
-      resolve,
-    );
-    request.on("error", (error) => reject(signal.aborted ? signal.reason : new NodeError("HTTP_ERROR", error.message)));
-    request.end(outgoing.body ?? undefined);
-  });
+  try {
+    return await sendToCheckedAddress(url, { method: outgoing.method, headers, body: outgoing.body, signal }, policy);
+  } catch (error) {
+    // A refused or unknown host fails the node with the check's code (HOST_NOT_FOUND, PRIVATE_NETWORK_REFUSED).
+    if (error instanceof PublicAddressError) throw new NodeError(error.code, error.message);
+    if (signal.aborted) throw error;
+    throw new NodeError("HTTP_ERROR", error instanceof Error ? error.message : String(error));
+  }
 }
 
 /** Reads the body up to the cap and stops reading (destroying the socket) the moment it is passed. */

@@ -24,5 +24,5 @@ export const builtinNodes: readonly AnyNodeDefinition[] = Object.freeze([
 
 export { answerNode, codeNode, endNode, httpRequestNode, ifElseNode, iterationNode, startNode, templateNode, variableAggregatorNode };
 export type { HttpPolicy } from "./http-client.ts";
-export type { HostResolver, ResolvedAddress } from "./network-guard.ts";
-export { isNonPublicAddress } from "./network-guard.ts";
+export type { HostResolver, ResolvedAddress } from "../../net/public-address.ts";
+export { isNonPublicAddress } from "../../net/public-address.ts";
