@@ -15,8 +15,9 @@
  *   BENCH_SQL='drop index …' pnpm exec tsx scripts/bench/workflow-http.ts                 # runs this SQL after migrating: try a schema change
  *
  * It creates a scratch database on that server (dropped at the end) and serves both apps from a
- * child process; the load comes from another (http-load.ts, one process for the whole bench), so neither shares the server's event
- * loop. Bounded: 3 minutes.
+ * child process run with the Node flags `npm start` gives the server (server-flags.ts); the load
+ * comes from another (http-load.ts, one process for the whole bench), so neither shares the
+ * server's event loop. Bounded: 3 minutes.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -34,6 +35,7 @@ import { createOutboxMailer } from "../../server/auth/mailer.ts";
 import { openPostgres } from "../../server/db/database.ts";
 import { migrateToLatest } from "../../server/db/migrate.ts";
 import { cpuBetween, cpuSample, type CpuSample } from "./cpu.ts";
+import { serverNodeFlags } from "./server-flags.ts";
 import { countQueries, printFunctionTimes, sampleAllocations } from "./workflow-diagnostics.ts";
 import { closeLoadGenerator, runLoad, type LoadResult, type LoadTarget } from "./http-load.ts";
 
@@ -216,7 +218,7 @@ async function drive(): Promise<void> {
 
     const profile = process.env.BENCH_PROFILE;
     const server = fork(fileURLToPath(import.meta.url), ["serve"], {
-      execArgv: profile ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${profile}`] : process.execArgv,
+      execArgv: [...process.execArgv, ...serverNodeFlags(), ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])],
       env: { ...process.env, BENCH_DB_URL: databaseUrl },
     });
     child = server;
@@ -270,7 +272,7 @@ async function drive(): Promise<void> {
       (m.otherUs * m.perSecond > 250_000 ? `  FOREIGN CPU ${((m.otherUs * m.perSecond) / 1e6).toFixed(2)} cores: discard` : "");
     console.log(
       `workflow over HTTP — Node ${process.version}; ${GRAPH.nodes.length}-node workflow (7 run, 3 skipped), blocking; ` +
-        `${CONCURRENCY} clients in a closed loop (node:http keep-alive, forked generator); ${MEASURED} requests per measurement after ${WARM_UP} warm-up (${FIRST_WARM_UP} before the first); ` +
+        `${CONCURRENCY} clients in a closed loop (forked generator); server flags ${serverNodeFlags().join(" ") || "none"}; ${MEASURED} requests per measurement after ${WARM_UP} warm-up (${FIRST_WARM_UP} before the first); ` +
         `pool ${POOL_SIZE} per app; 1-min load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cpus().length} CPUs`,
     );
     for (const [index, { baseline, workflow }] of rounds.entries()) {
