@@ -1,10 +1,11 @@
 /**
  * The workflow bench's optional diagnostics (scripts/bench/workflow-http.ts), each turned on by an
- * environment variable: what the server allocates, the statements it sends, and the time Postgres
- * spends in each function.
+ * environment variable: what the server allocates, its garbage-collection pauses, the statements it
+ * sends, and the time Postgres spends in each function.
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { sql } from "kysely";
 import pg from "pg";
 import { openPostgres } from "../../server/db/database.ts";
@@ -24,6 +25,45 @@ export async function sampleAllocations(): Promise<() => Promise<void>> {
   return async () => {
     const { profile } = await session.post("HeapProfiler.stopSampling");
     writeFileSync(process.env.BENCH_ALLOCATIONS as string, JSON.stringify(profile));
+  };
+}
+
+/** The kinds of a `gc` performance entry (perf_hooks' NODE_PERFORMANCE_GC_* constants). */
+const GC_KINDS: Record<number, string> = {
+  1: "scavenge",
+  2: "mark-compact (minor)",
+  4: "mark-compact",
+  8: "incremental marking",
+  16: "weak callbacks",
+};
+
+/**
+ * BENCH_PAUSES=1: the server's garbage-collection pauses by kind and its event loop's delay, over
+ * the whole bench (baseline rounds included), printed by the function this returns. A round's p99
+ * moves with the few long pauses in it: the 60 runs in flight during one all wait it out.
+ */
+export function watchPauses(): () => void {
+  const pauses = new Map<string, number[]>();
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = GC_KINDS[(entry as unknown as { detail: { kind: number } }).detail.kind] ?? "other";
+      pauses.set(kind, [...(pauses.get(kind) ?? []), entry.duration]);
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  return () => {
+    observer.disconnect();
+    delay.disable();
+    const ms = (ns: number) => (ns / 1e6).toFixed(1);
+    for (const [kind, durations] of pauses) {
+      const mean = durations.reduce((a, b) => a + b, 0) / durations.length;
+      console.log(
+        `server GC ${kind.padEnd(20)} ${String(durations.length).padStart(5)} pauses, mean ${mean.toFixed(1)} ms, max ${Math.max(...durations).toFixed(1)} ms`,
+      );
+    }
+    console.log(`server event-loop delay: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`);
   };
 }
 

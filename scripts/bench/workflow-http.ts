@@ -10,6 +10,7 @@
  *   BENCH_CONCURRENCY=1 BENCH_REQUESTS=500 pnpm exec tsx scripts/bench/workflow-http.ts   # one client: cost per request without queueing
  *   BENCH_PROFILE=/tmp/prof pnpm exec tsx scripts/bench/workflow-http.ts                  # also a CPU profile of the server
  *   BENCH_ALLOCATIONS=/tmp/alloc.json pnpm exec tsx scripts/bench/workflow-http.ts         # also what the server allocates
+ *   BENCH_PAUSES=1 pnpm exec tsx scripts/bench/workflow-http.ts                          # also the server's GC pauses and event-loop delay
  *   BENCH_QUERIES=1 pnpm exec tsx scripts/bench/workflow-http.ts                          # also the statements the server sent
  *   BENCH_FUNCTIONS=1 pnpm exec tsx scripts/bench/workflow-http.ts                        # also the time Postgres spent in each function, per call
  *   BENCH_SQL='drop index …' pnpm exec tsx scripts/bench/workflow-http.ts                 # runs this SQL after migrating: try a schema change
@@ -36,7 +37,7 @@ import { openPostgres } from "../../server/db/database.ts";
 import { migrateToLatest } from "../../server/db/migrate.ts";
 import { cpuBetween, cpuSample, type CpuSample } from "./cpu.ts";
 import { serverNodeFlags } from "./server-flags.ts";
-import { countQueries, printFunctionTimes, sampleAllocations } from "./workflow-diagnostics.ts";
+import { countQueries, printFunctionTimes, sampleAllocations, watchPauses } from "./workflow-diagnostics.ts";
 import { closeLoadGenerator, runLoad, type LoadResult, type LoadTarget } from "./http-load.ts";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 60);
@@ -125,8 +126,12 @@ async function serveBoth(databaseUrl: string): Promise<void> {
     });
   const ports = { workflow: await listen(app.fetch), baseline: await listen(baseline.fetch) };
   const allocations = process.env.BENCH_ALLOCATIONS ? await sampleAllocations() : null;
+  const printPauses = process.env.BENCH_PAUSES ? watchPauses() : null;
   // Exits cleanly when the driver is done, so `--cpu-prof` gets to write its profile.
-  process.on("SIGTERM", () => void (allocations ?? (() => Promise.resolve()))().then(() => process.exit(0)));
+  process.on("SIGTERM", () => {
+    printPauses?.();
+    void (allocations ?? (() => Promise.resolve()))().then(() => process.exit(0));
+  });
   process.send?.(ports);
 }
 
