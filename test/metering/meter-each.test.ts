@@ -1,12 +1,11 @@
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { currentPlanOf, type CurrentPlan } from "../../server/billing/current-plan.ts";
 import { newId } from "../../server/ids.ts";
 import { createTestApp, type TestApp } from "../harness.ts";
 import { createTenant, type TestTenant } from "../fixtures.ts";
-import { FREE, ledgerAndCounter } from "./support.ts";
+import { FREE, ledgerAndCounter, meterEachOf, meterEventOf, type MeterEventInput } from "./support.ts";
 
-// meter_each() (sql/0022) takes the single-event calls a server has gathered, as one set. Its
+// meter_each() (sql/0022, redefined by sql/0026) takes the single-event calls a server has gathered, as one set. Its
 // answers are checked here for one batch that holds every case at once, straight through SQL, so
 // the batch is exactly what the test says; test/api/metering/gathered-calls.test.ts races calls
 // through the HTTP API into such batches.
@@ -17,47 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-type Answer = { status: string; used: number | null; stored: Record<string, unknown> | null };
-
-function eventOf(
-  t: TestTenant,
-  plan: CurrentPlan,
-  ord: number,
-  e: { key: string; quantity: number; enforce?: boolean; workspaceId?: string },
-) {
-  const at = api.clock.now();
-  return {
-    ord,
-    organization_id: t.organizationId,
-    subscription_id: plan.subscriptionId,
-    plan_id: plan.planId,
-    period_start: plan.periodStart.toISOString(),
-    period_end: plan.periodEnd.toISOString(),
-    metric: "api_calls_per_month",
-    quota_limit: FREE.apiCalls,
-    enforce: e.enforce ?? true,
-    id: newId(),
-    key: e.key,
-    type: "api_call",
-    quantity: e.quantity,
-    unit: "calls",
-    workspace_id: e.workspaceId ?? null,
-    cost_amount: null,
-    cost_scale: null,
-    currency: null,
-    metadata: {},
-    recorded_at: at.toISOString(),
-    hour_start: new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000).toISOString(),
-    day_start: new Date(Math.floor(at.getTime() / 86_400_000) * 86_400_000).toISOString(),
-  };
-}
-
-async function meterEach(events: unknown[]): Promise<Answer[]> {
-  const { rows } = await sql<{ answers: Answer[] }>`select meter_each(${api.clock.now().toISOString()}::timestamptz, ${JSON.stringify(
-    events,
-  )}::jsonb) as answers`.execute(api.db);
-  return rows[0]!.answers;
-}
+const eventOf = (t: TestTenant, plan: CurrentPlan, ord: number, e: MeterEventInput) => meterEventOf(api.clock.now(), t, plan, ord, e);
+const meterEach = (events: unknown[]) => meterEachOf(api.db, api.clock.now(), events);
 
 describe("meter_each", () => {
   it("answers every event of a batch by itself: recorded, replayed, conflict, invalid, refused", async () => {

@@ -1,4 +1,8 @@
+import { sql, type Kysely } from "kysely";
 import { expect } from "vitest";
+import type { Database } from "../../generated/db.ts";
+import type { CurrentPlan } from "../../server/billing/current-plan.ts";
+import { newId } from "../../server/ids.ts";
 import { dataOf, type TestTenant } from "../fixtures.ts";
 import type { TestApp } from "../harness.ts";
 
@@ -65,4 +69,51 @@ export async function ledgerAndCounter(api: TestApp, organizationId: string, res
     .where("period_start", "=", periodStart)
     .executeTakeFirst();
   return { ledger: Number(ledger.sum), counter: Number(counter?.used ?? 0) };
+}
+
+/** One event for meter_each() (sql/0022, sql/0026): an `api_call` of the free plan's quota. */
+export interface MeterEventInput {
+  key: string;
+  quantity: number;
+  enforce?: boolean;
+  workspaceId?: string;
+}
+
+/** meter_each()'s answer for one event. */
+export type MeterAnswer = { status: string; used: number | null; stored: Record<string, unknown> | null };
+
+/** A meter_event as the server gathers it (server/metering/meter.ts), recorded at `at`. */
+export function meterEventOf(at: Date, t: TestTenant, plan: CurrentPlan, ord: number, e: MeterEventInput) {
+  return {
+    ord,
+    organization_id: t.organizationId,
+    subscription_id: plan.subscriptionId,
+    plan_id: plan.planId,
+    period_start: plan.periodStart.toISOString(),
+    period_end: plan.periodEnd.toISOString(),
+    metric: "api_calls_per_month",
+    quota_limit: FREE.apiCalls,
+    enforce: e.enforce ?? true,
+    id: newId(),
+    key: e.key,
+    type: "api_call",
+    quantity: e.quantity,
+    unit: "calls",
+    workspace_id: e.workspaceId ?? null,
+    cost_amount: null,
+    cost_scale: null,
+    currency: null,
+    metadata: {},
+    recorded_at: at.toISOString(),
+    hour_start: new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000).toISOString(),
+    day_start: new Date(Math.floor(at.getTime() / 86_400_000) * 86_400_000).toISOString(),
+  };
+}
+
+/** Calls meter_each() with `events` on `db` (a connection or a transaction), straight through SQL. */
+export async function meterEachOf(db: Kysely<Database>, now: Date, events: unknown[]): Promise<MeterAnswer[]> {
+  const { rows } = await sql<{ answers: MeterAnswer[] }>`select meter_each(${now.toISOString()}::timestamptz, ${JSON.stringify(
+    events,
+  )}::jsonb) as answers`.execute(db);
+  return rows[0]!.answers;
 }
