@@ -222,8 +222,9 @@ async function drive(): Promise<void> {
     );
 
     const profile = process.env.BENCH_PROFILE;
+    const serverFlags = serverNodeFlags();
     const server = fork(fileURLToPath(import.meta.url), ["serve"], {
-      execArgv: [...process.execArgv, ...serverNodeFlags(), ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])],
+      execArgv: [...process.execArgv, ...serverFlags, ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])],
       env: { ...process.env, BENCH_DB_URL: databaseUrl },
     });
     child = server;
@@ -277,7 +278,7 @@ async function drive(): Promise<void> {
       (m.otherUs * m.perSecond > 250_000 ? `  FOREIGN CPU ${((m.otherUs * m.perSecond) / 1e6).toFixed(2)} cores: discard` : "");
     console.log(
       `workflow over HTTP — Node ${process.version}; ${GRAPH.nodes.length}-node workflow (7 run, 3 skipped), blocking; ` +
-        `${CONCURRENCY} clients in a closed loop (forked generator); server flags ${serverNodeFlags().join(" ") || "none"}; ${MEASURED} requests per measurement after ${WARM_UP} warm-up (${FIRST_WARM_UP} before the first); ` +
+        `${CONCURRENCY} clients in a closed loop (forked generator); server flags ${serverFlags.join(" ") || "none"}; ${MEASURED} requests per measurement after ${WARM_UP} warm-up (${FIRST_WARM_UP} before the first); ` +
         `pool ${POOL_SIZE} per app; 1-min load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cpus().length} CPUs`,
     );
     for (const [index, { baseline, workflow }] of rounds.entries()) {
