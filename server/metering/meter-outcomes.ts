@@ -21,9 +21,12 @@ export interface StoredRow {
   period_end: string;
 }
 
-/** What became of one event (sql/0013's statuses). */
+/**
+ * What became of one event: sql/0013's statuses, and meter_each()'s (sql/0027) for an event of a call
+ * that another of its events failed (`withdrawn`) or that must go again in a later batch (`retry`).
+ */
 export interface Outcome {
-  status: "recorded" | "replayed" | "refused" | "conflict" | "invalid" | "stale";
+  status: "recorded" | "replayed" | "refused" | "conflict" | "invalid" | "stale" | "withdrawn" | "retry";
   /** The usage the event did not fit, for `refused`. */
   used: number | null;
   /** The stored record, for `replayed`. */

@@ -122,18 +122,25 @@ function fromPrepared(e: PreparedEvent, plan: CurrentPlan): StoredUsage {
   };
 }
 
-const isStale = (error: unknown) => (error as { code?: unknown } | null)?.code === "MQ002";
+const codeOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
 
-/** A single event waiting to be gathered, with the plan it is checked against. */
+/** The events of one call waiting to be gathered, all recorded or none, with the plan they are checked against. */
 interface Gathered {
   organizationId: string;
   plan: CurrentPlan;
-  event: PreparedEvent;
+  events: PreparedEvent[];
   enforce: boolean;
 }
 
 /**
- * How single events are gathered: one batch goes at once; more (up to three) may run beside it,
+ * How many times a call goes again when its batch held an earlier call with one of its keys
+ * (`retry`). Each batch decides its first call sharing a key, so N calls sent at once with the same
+ * keys take at most N batches; this bound only stops a fault from looping.
+ */
+const RETRIES = 100;
+
+/**
+ * How calls are gathered: one batch goes at once; more (up to three) may run beside it,
  * their round trips overlapping, so the server is not idle while Postgres works and the other way
  * round, but each only once 12 calls wait for it — smaller batches cost more per event than the wait
  * saves, and batches take turns on a busy organization's counter anyway. Measured with
@@ -152,10 +159,11 @@ interface RawOutcome {
 }
 
 /**
- * Checks quotas and records usage in one statement: meter_one() for a lone event, meter_usage() for
- * an API batch (sql/0013), meter_each() for the single events of concurrent calls gathered together
- * (sql/0022). Concurrent callers can never push a counter past its limit, and a refused event
- * records nothing.
+ * Checks quotas and records usage in one statement: the events of concurrent calls gathered into
+ * one meter_each() (sql/0027), each call's events all recorded or none, or meter_one() for a lone
+ * event with nothing to gather it with; inside a caller's transaction, meter_one() or meter_usage()
+ * (sql/0013). Concurrent callers can never push a counter past its limit, and a refused call records
+ * nothing.
  */
 export function createUsageMeter(deps: { db: Kysely<Database>; now: () => Date; plans: PlanCache }) {
   async function meterOne(db: Kysely<Database>, organizationId: string, plan: CurrentPlan, e: PreparedEvent, enforce: boolean) {
@@ -181,48 +189,81 @@ export function createUsageMeter(deps: { db: Kysely<Database>; now: () => Date; 
     return rows[0]!.outcomes;
   }
 
-  /** Single events of any organizations, gathered while other calls are in flight (see coalescer.ts). */
-  const gathered = createCoalescer<Gathered, Outcome>(async (items) => {
-    if (items.length === 1) {
-      const [{ organizationId, plan, event, enforce }] = items as [Gathered];
-      return [await meterOne(deps.db, organizationId, plan, event, enforce)];
-    }
-    const events = items.map(({ organizationId, plan, event, enforce }, ord) => {
-      const quota = PERIOD_QUOTAS[event.type];
-      return {
-        ...event,
-        ord,
+  /** meter_each() over the events of gathered calls, each call a group (sql/0027). */
+  async function meterEach(items: Gathered[]): Promise<Outcome[][]> {
+    const events = items.flatMap(({ organizationId, plan, events, enforce }, grp) => {
+      const common = {
+        grp,
         organization_id: organizationId,
         subscription_id: plan.subscriptionId,
         plan_id: plan.planId,
         period_start: plan.periodStart.toISOString(),
         period_end: plan.periodEnd.toISOString(),
-        metric: quota.metric,
-        quota_limit: quota.limitOf(plan.quotas),
         enforce,
       };
+      return events.map((event) => {
+        const quota = PERIOD_QUOTAS[event.type];
+        return { ...event, ...common, metric: quota.metric, quota_limit: quota.limitOf(plan.quotas) };
+      });
     });
-    const { rows } = await sql<{ outcomes: RawOutcome[] }>`
-      select meter_each(${deps.now().toISOString()}::timestamptz, ${JSON.stringify(events)}::jsonb) as outcomes`.execute(deps.db);
-    return rows[0]!.outcomes.map((o) => ({ status: o.status, used: o.used === null ? null : Number(o.used), stored: o.stored }));
-  }, GATHERING);
-
-  /** One event through the gathered round trips, with the cached plan, read again once if it went stale. */
-  async function recordOne(organizationId: string, event: PreparedEvent, enforce: boolean) {
-    for (let retry = 0; ; retry++) {
-      const plan = await deps.plans.get(organizationId);
-      if (!plan) throw new AppError("SUBSCRIPTION_ENDED");
-      const outcome = await gathered({ organizationId, plan, event, enforce });
-      if (outcome.status !== "stale") return { plan, outcome };
-      deps.plans.forget(organizationId);
-      if (retry > 0) throw new Error(`the plan of organization ${organizationId} changed twice while metering`);
+    const json = JSON.stringify(events.map((e, ord) => ({ ...e, ord })));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { rows } = await sql<{ outcomes: RawOutcome[] }>`
+          select meter_each(${deps.now().toISOString()}::timestamptz, ${json}::jsonb) as outcomes`.execute(deps.db);
+        const outcomes = rows[0]!.outcomes.map((o) => ({
+          status: o.status,
+          used: o.used === null ? null : Number(o.used),
+          stored: o.stored,
+        }));
+        let next = 0;
+        return items.map((item) => outcomes.slice(next, (next += item.events.length)));
+      } catch (error) {
+        // A call's key stored meanwhile for another event undid the batch (MQ005): the next try sees it stored.
+        if (codeOf(error) !== "MQ005" || attempt >= 3) throw error;
+      }
     }
   }
 
-  function answer(outcome: Outcome, event: PreparedEvent, index: number, plan: CurrentPlan): StoredUsage {
-    if (outcome.status === "recorded") return fromPrepared(event, plan);
-    if (outcome.status === "replayed") return fromStored(outcome.stored!);
-    throw errorOfOutcome(outcome, event, index, plan, deps.now());
+  /** The calls of any organizations, gathered while other calls are in flight (see coalescer.ts). */
+  const gathered = createCoalescer<Gathered, Outcome[]>(async (items) => {
+    if (items.length === 1 && items[0]!.events.length === 1) {
+      const [{ organizationId, plan, events, enforce }] = items as [Gathered];
+      return [[await meterOne(deps.db, organizationId, plan, events[0]!, enforce)]];
+    }
+    return meterEach(items);
+  }, GATHERING);
+
+  /** One call's events through the gathered round trips, with the cached plan, read again if it went stale. */
+  async function recordGathered(organizationId: string, events: PreparedEvent[], enforce: boolean) {
+    let stales = 0;
+    for (let attempt = 0; ; attempt++) {
+      const plan = await deps.plans.get(organizationId);
+      if (!plan) throw new AppError("SUBSCRIPTION_ENDED");
+      const outcomes = await gathered({ organizationId, plan, events, enforce });
+      const stale = outcomes.some((o) => o.status === "stale");
+      if (!stale && !outcomes.some((o) => o.status === "retry")) return { plan, outcomes };
+      if (stale && stales++ > 0) throw new Error(`the plan of organization ${organizationId} changed twice while metering`);
+      if (stale) deps.plans.forget(organizationId);
+      if (attempt >= RETRIES) throw new Error(`a call of organization ${organizationId} was sent again ${RETRIES} times while metering`);
+    }
+  }
+
+  /**
+   * The stored records of a call whose events were all recorded or replayed; otherwise the error of
+   * the event at fault that comes first by metric, then position, as meter_usage() raises it.
+   */
+  function answers(outcomes: Outcome[], events: PreparedEvent[], plan: CurrentPlan): StoredUsage[] {
+    const failed = outcomes
+      .map((outcome, index) => ({ outcome, index, event: events[index]! }))
+      .filter(({ outcome }) => outcome.status !== "recorded" && outcome.status !== "replayed" && outcome.status !== "withdrawn")
+      .sort((a, b) => (a.event.type < b.event.type ? -1 : a.event.type > b.event.type ? 1 : a.index - b.index))[0];
+    if (failed) throw errorOfOutcome(failed.outcome, failed.event, failed.index, plan, deps.now());
+    return outcomes.map((outcome, index) => {
+      if (outcome.status === "recorded") return fromPrepared(events[index]!, plan);
+      if (outcome.status === "replayed") return fromStored(outcome.stored!);
+      throw new Error(`meter_each answered ${outcome.status} for an event of a call that was recorded`);
+    });
   }
 
   return {
@@ -240,27 +281,22 @@ export function createUsageMeter(deps: { db: Kysely<Database>; now: () => Date; 
     ): Promise<StoredUsage[]> {
       const enforce = options.enforce ?? true;
       const prepared = events.map((e) => prepare(e, deps.now()));
-      if (prepared.length === 1 && !options.trx) {
-        const { plan, outcome } = await recordOne(organizationId, prepared[0]!, enforce);
-        return [answer(outcome, prepared[0]!, 0, plan)];
+      if (!options.trx) {
+        const { plan, outcomes } = await recordGathered(organizationId, prepared, enforce);
+        return answers(outcomes, prepared, plan);
       }
-      const db = options.trx ?? deps.db;
-      for (let retry = 0; ; retry++) {
-        // In a caller's transaction the plan is read with it; otherwise it comes from the cache.
-        const plan = options.trx ? await currentPlanOf(options.trx, organizationId, deps.now()) : await deps.plans.get(organizationId);
-        if (!plan) throw new AppError("SUBSCRIPTION_ENDED");
-        try {
-          const outcomes =
-            prepared.length === 1
-              ? [await meterOne(db, organizationId, plan, prepared[0]!, enforce)]
-              : await meterBatch(db, organizationId, plan, prepared, enforce);
-          if (outcomes[0]?.status !== "stale") return outcomes.map((o, i) => answer(o, prepared[i]!, i, plan));
-        } catch (error) {
-          // A stale plan raised inside a caller's transaction has aborted it: nothing to retry there.
-          if (!isStale(error) || options.trx) throw translateMeterError(error, plan, events, deps.now());
-        }
-        if (retry > 0) throw new Error(`the plan of organization ${organizationId} changed twice while metering`);
-        if (!options.trx) deps.plans.forget(organizationId);
+      // In a caller's transaction the plan is read with it, and a stale one has aborted it: nothing to retry there.
+      const plan = await currentPlanOf(options.trx, organizationId, deps.now());
+      if (!plan) throw new AppError("SUBSCRIPTION_ENDED");
+      try {
+        const outcomes =
+          prepared.length === 1
+            ? [await meterOne(options.trx, organizationId, plan, prepared[0]!, enforce)]
+            : await meterBatch(options.trx, organizationId, plan, prepared, enforce);
+        if (outcomes[0]?.status === "stale") throw new Error(`the plan of organization ${organizationId} changed while metering`);
+        return answers(outcomes, prepared, plan);
+      } catch (error) {
+        throw translateMeterError(error, plan, events, deps.now());
       }
     },
 

@@ -5,7 +5,8 @@ import { createTestApp, type TestApp } from "../harness.ts";
 import { createTenant, type TestTenant } from "../fixtures.ts";
 import { FREE, ledgerAndCounter, meterEachOf, meterEventOf, type MeterEventInput } from "./support.ts";
 
-// meter_each() (sql/0022, redefined by sql/0026) takes the single-event calls a server has gathered, as one set. Its
+// meter_each() (sql/0022, redefined by sql/0026 and 0027) takes the calls a server has gathered, as one set, each
+// call's events a group that records whole or not at all. Its
 // answers are checked here for one batch that holds every case at once, straight through SQL, so
 // the batch is exactly what the test says; test/api/metering/gathered-calls.test.ts races calls
 // through the HTTP API into such batches.
@@ -120,5 +121,86 @@ describe("meter_each", () => {
       .where("organization_id", "=", t.organizationId)
       .execute();
     expect(keys).toEqual([{ idempotency_key: "current" }]);
+  });
+
+  it("records a call's events all or none: one that does not fit withdraws the others, and other calls go on", async () => {
+    const t = await createTenant(api);
+    const plan = (await currentPlanOf(api.db, t.organizationId, api.clock.now()))!;
+    await meterEach([eventOf(t, plan, 0, { key: "before", quantity: FREE.apiCalls - 5 })]);
+    // Room for 5 calls. Call 0 asks 3 + 4 of them with some tokens; call 1 asks 2 and fits.
+    const answers = await meterEach([
+      eventOf(t, plan, 0, { key: "c0-tokens", quantity: 100, type: "token", grp: 0 }),
+      eventOf(t, plan, 1, { key: "c0-a", quantity: 3, grp: 0 }),
+      eventOf(t, plan, 2, { key: "c0-b", quantity: 4, grp: 0 }),
+      eventOf(t, plan, 3, { key: "c1", quantity: 2, grp: 1 }),
+    ]);
+    expect(answers).toEqual([
+      { status: "withdrawn", used: 0, stored: null },
+      { status: "withdrawn", used: FREE.apiCalls - 3, stored: null },
+      // What it did not fit counts the 3 of its own call before it.
+      { status: "refused", used: FREE.apiCalls, stored: null },
+      { status: "recorded", used: FREE.apiCalls - 3, stored: null },
+    ]);
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", plan.periodStart)).toEqual({
+      ledger: FREE.apiCalls - 3,
+      counter: FREE.apiCalls - 3,
+    });
+    expect(await ledgerAndCounter(api, t.organizationId, "token", plan.periodStart)).toEqual({ ledger: 0, counter: 0 });
+
+    const fits = await meterEach([
+      eventOf(t, plan, 0, { key: "c2-tokens", quantity: 100, type: "token", grp: 7 }),
+      eventOf(t, plan, 1, { key: "c2", quantity: 3, grp: 7 }),
+    ]);
+    expect(fits).toEqual([
+      { status: "recorded", used: 100, stored: null },
+      { status: "recorded", used: FREE.apiCalls, stored: null },
+    ]);
+  });
+
+  it("fails a call whose key holds another event, or that another call of the batch also carries, and records none of it", async () => {
+    const t = await createTenant(api);
+    const plan = (await currentPlanOf(api.db, t.organizationId, api.clock.now()))!;
+    await meterEach([eventOf(t, plan, 0, { key: "stored", quantity: 2 })]);
+    const answers = await meterEach([
+      eventOf(t, plan, 0, { key: "a-new", quantity: 1, grp: 0 }),
+      eventOf(t, plan, 1, { key: "stored", quantity: 3, grp: 0 }),
+      eventOf(t, plan, 2, { key: "b-new", quantity: 1, grp: 1 }),
+      eventOf(t, plan, 3, { key: "b-twice", quantity: 1, grp: 1 }),
+      eventOf(t, plan, 4, { key: "b-twice", quantity: 2, grp: 1 }),
+      eventOf(t, plan, 5, { key: "shared", quantity: 1, grp: 2 }),
+      eventOf(t, plan, 6, { key: "c-new", quantity: 1, grp: 3 }),
+      eventOf(t, plan, 7, { key: "shared", quantity: 1, grp: 3 }),
+      eventOf(t, plan, 8, { key: "stored", quantity: 2, grp: 4 }),
+      eventOf(t, plan, 9, { key: "d-new", quantity: 1, grp: 4 }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([
+      "withdrawn",
+      "conflict",
+      "withdrawn",
+      "withdrawn",
+      "conflict",
+      "recorded",
+      // Call 3 waits for call 2's answer: it goes again in a later batch.
+      "withdrawn",
+      "retry",
+      // The same event under a stored key is a replay, and the rest of its call is recorded.
+      "replayed",
+      "recorded",
+    ]);
+    const keys = await api.db
+      .selectFrom("usage_records")
+      .select("idempotency_key")
+      .where("organization_id", "=", t.organizationId)
+      .orderBy("idempotency_key")
+      .execute();
+    expect(keys.map((k) => k.idempotency_key)).toEqual(["d-new", "shared", "stored"]);
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", plan.periodStart)).toEqual({ ledger: 4, counter: 4 });
+  });
+
+  it("refuses a batch with an event that names no group", async () => {
+    const t = await createTenant(api);
+    const plan = (await currentPlanOf(api.db, t.organizationId, api.clock.now()))!;
+    const { grp: _grp, ...lone } = eventOf(t, plan, 0, { key: "no-group", quantity: 1 });
+    await expect(meterEach([lone])).rejects.toThrow(/every event names its group/);
   });
 });

@@ -77,6 +77,10 @@ export interface MeterEventInput {
   quantity: number;
   enforce?: boolean;
   workspaceId?: string;
+  /** The call the event belongs to (sql/0027); by default its own. */
+  grp?: number;
+  /** Defaults to `api_call`. */
+  type?: "api_call" | "token";
 }
 
 /** meter_each()'s answer for one event. */
@@ -86,19 +90,20 @@ export type MeterAnswer = { status: string; used: number | null; stored: Record<
 export function meterEventOf(at: Date, t: TestTenant, plan: CurrentPlan, ord: number, e: MeterEventInput) {
   return {
     ord,
+    grp: e.grp ?? ord,
     organization_id: t.organizationId,
     subscription_id: plan.subscriptionId,
     plan_id: plan.planId,
     period_start: plan.periodStart.toISOString(),
     period_end: plan.periodEnd.toISOString(),
-    metric: "api_calls_per_month",
-    quota_limit: FREE.apiCalls,
+    metric: e.type === "token" ? "tokens_per_month" : "api_calls_per_month",
+    quota_limit: e.type === "token" ? FREE.tokens : FREE.apiCalls,
     enforce: e.enforce ?? true,
     id: newId(),
     key: e.key,
-    type: "api_call",
+    type: e.type ?? "api_call",
     quantity: e.quantity,
-    unit: "calls",
+    unit: e.type === "token" ? "tokens" : "calls",
     workspace_id: e.workspaceId ?? null,
     cost_amount: null,
     cost_scale: null,
