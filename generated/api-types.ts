@@ -589,7 +589,10 @@ export type paths = {
          * @description Record a batch of usage events, checking each against its quota in the same step: all are
          *     recorded or none. A batch that does not fit answers 429 `QUOTA_EXCEEDED` and records nothing.
          *     Retrying with the same idempotency keys records nothing twice and answers the same records.
-         *     Requires an organization API key with the `usage:write` scope.
+         *     Metered: the call itself costs one `api_call`, checked and recorded in the same step as its
+         *     records, so a batch that is refused records neither, and a retry of a batch (the same keys in the
+         *     same order, or the same `Idempotency-Key`) counts its call once. Requires an organization API
+         *     key with the `usage:write` scope.
          */
         post: operations["recordUsage"];
         delete?: never;
@@ -2892,6 +2895,12 @@ export type components = {
         "Common.PageQuery.limit": number;
         /** @description Also list revoked keys. */
         "Metering.ApiKeyQuery": boolean;
+        /**
+         * @description The client's key of this call, up to 128 characters: a retry with the same key counts the call
+         *     once. Without it every call counts, but for `recordUsage`, whose retries the idempotency keys of
+         *     its records already make the same call.
+         */
+        "Metering.MeteredCallHeaders": string;
         /** @description Only the warnings of the current billing period. */
         "Metering.QuotaWarningQuery.currentPeriodOnly": boolean;
         /** @description Only warnings of this quota. */
@@ -5995,7 +6004,14 @@ export interface operations {
     recordUsage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The client's key of this call, up to 128 characters: a retry with the same key counts the call
+                 *     once. Without it every call counts, but for `recordUsage`, whose retries the idempotency keys of
+                 *     its records already make the same call.
+                 */
+                "Idempotency-Key"?: components["parameters"]["Metering.MeteredCallHeaders"];
+            };
             path: {
                 /** @description The organization's id. */
                 organizationId: components["parameters"]["Tenant.OrganizationPath"];
@@ -8979,7 +8995,14 @@ export interface operations {
     runWorkflow: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The client's key of this call, up to 128 characters: a retry with the same key counts the call
+                 *     once. Without it every call counts, but for `recordUsage`, whose retries the idempotency keys of
+                 *     its records already make the same call.
+                 */
+                "Idempotency-Key"?: components["parameters"]["Metering.MeteredCallHeaders"];
+            };
             path: {
                 /** @description The workspace's id. */
                 workspaceId: components["parameters"]["Tenant.WorkspacePath"];

@@ -412,7 +412,10 @@ export interface UsageHandlers<Ctx> {
    * Record a batch of usage events, checking each against its quota in the same step: all are
    * recorded or none. A batch that does not fit answers 429 `QUOTA_EXCEEDED` and records nothing.
    * Retrying with the same idempotency keys records nothing twice and answers the same records.
-   * Requires an organization API key with the `usage:write` scope.
+   * Metered: the call itself costs one `api_call`, checked and recorded in the same step as its
+   * records, so a batch that is refused records neither, and a retry of a batch (the same keys in the
+   * same order, or the same `Idempotency-Key`) counts its call once. Requires an organization API
+   * key with the `usage:write` scope.
    *
    * `POST /api/v1/organizations/{organizationId}/usage/records`
    */

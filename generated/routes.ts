@@ -6570,7 +6570,7 @@ export const routes = [
     "security": [
       "OrganizationApiKey"
     ],
-    "metered": null,
+    "metered": "api_call",
     "parameters": [
       {
         "name": "organizationId",
@@ -6579,6 +6579,17 @@ export const routes = [
         "description": "The organization's id.",
         "schema": {
           "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "The client's key of this call, up to 128 characters: a retry with the same key counts the call\nonce. Without it every call counts, but for `recordUsage`, whose retries the idempotency keys of\nits records already make the same call.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 128
         }
       }
     ],
@@ -7685,6 +7696,17 @@ export const routes = [
         "description": "The workflow's id.",
         "schema": {
           "$ref": "#/components/schemas/Common.Id"
+        }
+      },
+      {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "The client's key of this call, up to 128 characters: a retry with the same key counts the call\nonce. Without it every call counts, but for `recordUsage`, whose retries the idempotency keys of\nits records already make the same call.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 128
         }
       }
     ],

@@ -184,7 +184,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       body: new SchemaCompiler(contract.document, "body"),
     },
     authenticators,
-    meter: services.metering.meterRoute,
+    meter: services.metering.routeMeter.meterRoute,
   });
   return app;
 }

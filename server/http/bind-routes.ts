@@ -55,7 +55,7 @@ export interface BindOptions {
    * request is authorized and validated and before its handler runs; throws to refuse the call.
    * Required when any route is metered. See server/metering/meter-route.ts.
    */
-  meter?: (ctx: RequestContext, idempotencyKey: string | null) => Promise<void>;
+  meter?: (ctx: RequestContext, input: ValidatedInput) => Promise<void>;
 }
 
 /** `/api/v1/billing/plans/{planId}` → `/api/v1/billing/plans/:planId`. */
@@ -116,7 +116,7 @@ export function bindRoutes(app: Hono<AppEnv>, options: BindOptions): void {
         route,
         log: c.get("log"),
       };
-      if (route.metered) await options.meter!(ctx, c.req.header("idempotency-key") ?? null);
+      if (route.metered) await options.meter!(ctx, input);
       const result = await handler.call(handlers, input, ctx);
       if (result instanceof Response) return result;
       const status = result.status as 200;

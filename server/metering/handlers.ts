@@ -1,7 +1,7 @@
 import type { UsageHandlers, WebhooksHandlers } from "../../generated/handlers.ts";
-import { apiKeyOf } from "../api-keys/scopes.ts";
 import { actorOf, scopeOf, type RequestContext } from "../http/context.ts";
 import type { MeteringServices } from "./services.ts";
+import { toUsageRecord } from "./usage-records.ts";
 
 const page = (query: { cursor?: string; limit?: number }) => ({
   limit: query.limit ?? 20,
@@ -27,9 +27,9 @@ export function createUsageHandlers(m: MeteringServices): UsageHandlers<RequestC
       };
       return { status: 200, data: await m.usage.warnings(scopeOf(ctx), options) };
     },
-    async recordUsage({ body }, ctx) {
-      const key = apiKeyOf(ctx, "usage:write");
-      return { status: 201, data: await m.recordBatch(key.organizationId, body.records) };
+    // The metering hook checked the key's scope and recorded the batch with the call (usage-records.ts).
+    async recordUsage(_input, ctx) {
+      return { status: 201, data: { records: m.routeMeter.recordedFor(ctx).map(toUsageRecord) } };
     },
   };
 }

@@ -5,7 +5,7 @@ import { createLlmMetering } from "./llm-usage.ts";
 import { createUsageMeter } from "./meter.ts";
 import { createRouteMeter } from "./meter-route.ts";
 import { createPlanCache } from "./plan-cache.ts";
-import { createUsageRecorder } from "./usage-records.ts";
+import { recordBatchUsage } from "./usage-records.ts";
 import { createUsageService } from "./usage-service.ts";
 import { createSecretBox } from "./webhooks/secret-box.ts";
 import type { WebhookNetworkPolicy } from "./webhooks/endpoint.ts";
@@ -32,10 +32,9 @@ export function createMeteringServices(deps: {
     meter,
     counts,
     usage: createUsageService({ db, now, counts }),
-    recordBatch: createUsageRecorder({ meter, now }),
     webhooks: createWebhookService({ db, now, box: createSecretBox(deps.authSecret), network: deps.webhooks }),
-    /** The `meter` option of `bindRoutes`. */
-    meterRoute: createRouteMeter(meter),
+    /** The hook of `bindRoutes` for metered operations (its `meterRoute` is the `meter` option). */
+    routeMeter: createRouteMeter(meter, { recordUsage: recordBatchUsage(now) }),
     meterLlmCall: createLlmMetering(meter),
   };
 }

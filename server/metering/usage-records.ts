@@ -3,7 +3,9 @@ import type { components } from "../../generated/api-types.ts";
 import { AppError, type FieldError } from "../errors.ts";
 import { message } from "../messages.ts";
 import { currencyOf } from "../money.ts";
-import type { StoredUsage, UsageEvent, UsageMeter } from "./meter.ts";
+import { apiKeyOf } from "../api-keys/scopes.ts";
+import type { StoredUsage, UsageEvent } from "./meter.ts";
+import { keyOfKeys, type CarriedUsage } from "./meter-route.ts";
 
 type UsageRecordInput = components["schemas"]["Metering.UsageRecordInput"];
 export type UsageRecord = components["schemas"]["Metering.UsageRecord"];
@@ -100,10 +102,15 @@ export function toUsageRecord(stored: StoredUsage): UsageRecord {
   };
 }
 
-/** Records a `recordUsage` batch for the organization of an API key. */
-export function createUsageRecorder(deps: { meter: UsageMeter; now: () => Date }) {
-  return async function recordBatch(organizationId: string, records: UsageRecordInput[]): Promise<{ records: UsageRecord[] }> {
-    const stored = await deps.meter.record(organizationId, toUsageEvents(records, deps.now()));
-    return { records: stored.map(toUsageRecord) };
+/**
+ * What a `recordUsage` call carries to the metering hook (meter-route.ts): its records, once its API
+ * key is found to hold `usage:write`, checked and recorded with the call's own unit. The keys of the
+ * records, in order, make a retried batch the same call.
+ */
+export function recordBatchUsage(now: () => Date): CarriedUsage {
+  return (input, ctx) => {
+    apiKeyOf(ctx, "usage:write");
+    const records = (input.body as { records: UsageRecordInput[] }).records;
+    return { events: toUsageEvents(records, now()), callKey: keyOfKeys(records.map((r) => r.idempotencyKey)) };
   };
 }

@@ -33,12 +33,19 @@ const METERED_PING = {
   surface: "console",
   security: ["OrganizationApiKey"],
   metered: "api_call",
-  parameters: [{ name: "organizationId", in: "path", required: true, schema: { type: "string", format: "uuid" } }],
+  parameters: [
+    { name: "organizationId", in: "path", required: true, schema: { type: "string", format: "uuid" } },
+    // Platform.Metering.MeteredCallHeaders
+    { name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", minLength: 1, maxLength: 128 } },
+  ],
   requestBody: null,
   responses: { "200": { schema: null, headers: {} } },
 } as unknown as RouteDefinition;
 
-/** A Hono app with the metered test operation, over `db`; `handled()` counts the handler's runs. */
+/**
+ * A Hono app with the metered test operation, over `db`; `handled()` counts the handler's runs.
+ * scripts/bench/metering.ts serves it (`fetch`) to measure what the hook costs a call.
+ */
 export function meteredTestApp(db: Kysely<Database>, now: () => Date = () => new Date()) {
   const logger = pino({ level: "silent" });
   const mailer = createOutboxMailer(mkdtempSync(join(tmpdir(), "metered-outbox-")), logger);
@@ -62,9 +69,10 @@ export function meteredTestApp(db: Kysely<Database>, now: () => Date = () => new
     authenticators: {
       OrganizationApiKey: organizationApiKeyAuthenticator(services.apiKeys, consoleTokenAuthenticator(db, services.tokens)),
     },
-    meter: services.metering.meterRoute,
+    meter: services.metering.routeMeter.meterRoute,
   });
   return {
+    fetch: app.fetch,
     request: (organizationId: string, headers: Record<string, string>) =>
       app.request(`/test/organizations/${organizationId}/ping`, { method: "POST", headers }),
     handled: () => handled,

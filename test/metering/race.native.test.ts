@@ -57,18 +57,19 @@ describe("quota races on native Postgres", () => {
       const key = await createOrgKey(api, t);
       const path = `/api/v1/organizations/${t.organizationId}/usage/records`;
       const start = await periodStartOf(api, t.organizationId);
-      // Even rounds: batches of two records (5 + 5 calls), each its own transaction. Odd rounds: one
-      // record of 10 calls, which each server gathers into shared round trips. Either way 1000 calls
-      // of the free plan leave room for exactly 100 requests.
+      // Every request is 10 calls: even rounds two records (5 + 4), odd rounds one of 9, and the
+      // request's own unit (recordUsage is metered). Each server gathers the requests into shared
+      // round trips, each request's events all or none. Either way 1000 calls of the free plan leave
+      // room for exactly 100 requests.
       const body = (i: number) =>
         round % 2 === 0
           ? {
               records: [
                 { idempotencyKey: `${i}-a`, resourceType: "api_call", quantity: 5 },
-                { idempotencyKey: `${i}-b`, resourceType: "api_call", quantity: 5 },
+                { idempotencyKey: `${i}-b`, resourceType: "api_call", quantity: 4 },
               ],
             }
-          : { records: [{ idempotencyKey: `${i}`, resourceType: "api_call", quantity: 10 }] };
+          : { records: [{ idempotencyKey: `${i}`, resourceType: "api_call", quantity: 9 }] };
       const result = await race((i) => post(apps[i % SERVERS]!, path, key.headers, body(i)));
       expect({ round, ...result }).toEqual({ round, ok: REQUESTS / 2, refused: REQUESTS / 2 });
       expect(await ledgerAndCounter(api, t.organizationId, "api_call", start)).toEqual({ ledger: FREE.apiCalls, counter: FREE.apiCalls });
@@ -80,7 +81,8 @@ describe("quota races on native Postgres", () => {
     for (let round = 0; round < 4; round++) {
       const t = await createTenant(api);
       const key = await createOrgKey(api, t);
-      await recordUsage(api, t, key, [{ idempotencyKey: "prefill", resourceType: "api_call", quantity: FREE.apiCalls - REQUESTS / 2 }]);
+      // The prefill's call is a unit too.
+      await recordUsage(api, t, key, [{ idempotencyKey: "prefill", resourceType: "api_call", quantity: FREE.apiCalls - REQUESTS / 2 - 1 }]);
       const start = await periodStartOf(api, t.organizationId);
       const result = await race((i) => metered[i % SERVERS]!.request(t.organizationId, key.headers));
       expect({ round, ...result }).toEqual({ round, ok: REQUESTS / 2, refused: REQUESTS / 2 });

@@ -3,9 +3,10 @@ import { createTestApp, type TestApp } from "../../harness.ts";
 import { createTenant, dataOf } from "../../fixtures.ts";
 import { createOrgKey, FREE, ledgerAndCounter, periodStartOf, recordUsage } from "../../metering/support.ts";
 
-// Single-record calls that arrive together are checked and recorded in gathered batches
-// (server/db/coalescer.ts, meter_each() in sql/0022). Whatever the batches hold, each call
-// gets the answer it would get alone. The native race (test/metering/race.native.test.ts) does the
+// Calls that arrive together are checked and recorded in gathered batches (server/db/coalescer.ts,
+// meter_each() in sql/0027), each call's events — here its record and its own unit, since
+// recordUsage is metered — all or none. Whatever the batches hold, each call gets the answer it
+// would get alone. The native race (test/metering/race.native.test.ts) does the
 // same across connections and servers.
 
 let api: TestApp;
@@ -14,21 +15,22 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-describe("single-record calls gathered into batches", () => {
+describe("calls gathered into batches", () => {
   it("lets exactly as many through as fit, and refuses the rest with QUOTA_EXCEEDED", async () => {
     const t = await createTenant(api);
     const key = await createOrgKey(api, t);
     expect(
-      (await recordUsage(api, t, key, [{ idempotencyKey: "fill", resourceType: "api_call", quantity: FREE.apiCalls - 12 }])).status,
+      (await recordUsage(api, t, key, [{ idempotencyKey: "fill", resourceType: "api_call", quantity: FREE.apiCalls - 13 }])).status,
     ).toBe(201);
+    // Room for 12: six calls of one record and their own unit.
     const answers = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         recordUsage(api, t, key, [{ idempotencyKey: `call-${i}`, resourceType: "api_call", quantity: 1 }]),
       ),
     );
     const statuses = answers.map((r) => r.status);
-    expect(statuses.filter((s) => s === 201)).toHaveLength(12);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(18);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(6);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(24);
     const refused = answers.find((r) => r.status === 429)!;
     expect(refused.body).toMatchObject({
       code: "QUOTA_EXCEEDED",
@@ -68,9 +70,10 @@ describe("single-record calls gathered into batches", () => {
     const conflicting = answers[16]!;
     expect(conflicting.status).toBe(409);
     expect(conflicting.body).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
+    // retried (2) and other-0…7 (8), and the units of the nine calls: the eight sending `retried` are one call.
     expect(await ledgerAndCounter(api, t.organizationId, "api_call", await periodStartOf(api, t.organizationId))).toEqual({
-      ledger: 10,
-      counter: 10,
+      ledger: 19,
+      counter: 19,
     });
   });
 });

@@ -72,7 +72,8 @@ describe("recording usage", () => {
       },
       requestId: anyRequestId,
     });
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 3, counter: 3 });
+    // The 3 calls recorded, and the call that recorded them (recordUsage is metered: one api_call).
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 4, counter: 4 });
     expect(await ledgerAndCounter(api, t.organizationId, "token", period.start)).toEqual({ ledger: 1200, counter: 1200 });
   });
 
@@ -88,7 +89,8 @@ describe("recording usage", () => {
     api.clock.advance(-60_000);
     expect(retry.status).toBe(201);
     expect(dataOf<{ records: Record<string, unknown>[] }>(retry).records).toEqual([{ ...first.records[0], replayed: true }]);
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 5, counter: 5 });
+    // The record once, and its call once: a retried batch is the same call.
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 6, counter: 6 });
   });
 
   it("replays keys of a batch sent again, and a key repeated inside one batch, counting each event once", async () => {
@@ -113,7 +115,8 @@ describe("recording usage", () => {
     );
     expect(again.records.map((r) => r.replayed)).toEqual([true, true, true, false]);
     expect(again.records.slice(0, 3).map((r) => r.id)).toEqual(first.records.map((r) => r.id));
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 3, counter: 3 });
+    // a and c, and the two calls: the second batch is not the first one sent again.
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 5, counter: 5 });
     expect(await ledgerAndCounter(api, t.organizationId, "message", period.start)).toEqual({ ledger: 1, counter: 1 });
   });
 
@@ -141,7 +144,104 @@ describe("recording usage", () => {
       { idempotencyKey: "twice", resourceType: "token", quantity: 1 },
     ]);
     expect(inBatch.body).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
-    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 1, counter: 1 });
+    // k and its call; the two refused calls count neither their records nor themselves.
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 2, counter: 2 });
+  });
+});
+
+describe('the call\'s own unit (recordUsage is @metered("api_call"))', () => {
+  /** The units of recordUsage calls in the ledger, oldest first. */
+  const callUnitsOf = (organizationId: string) =>
+    api.db
+      .selectFrom("usage_records")
+      .select(["idempotency_key", "resource_type", "quantity", "workspace_id", "metadata"])
+      .where("organization_id", "=", organizationId)
+      .where("idempotency_key", "like", "recordUsage:%")
+      .orderBy("id")
+      .execute();
+
+  it("records one api_call per call with its records, and a batch sent again, or an Idempotency-Key sent again, as the same call", async () => {
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    const batch = [{ idempotencyKey: "t-1", resourceType: "token", quantity: 10 }];
+    const first = await recordUsage(api, t, key, batch);
+    await recordUsage(api, t, key, batch);
+    await recordUsage(api, t, key, [{ idempotencyKey: "t-2", resourceType: "token", quantity: 10 }]);
+    const headers = { ...key.headers, "idempotency-key": "nightly-2026-12-04" };
+    for (const k of ["t-3", "t-4"]) {
+      const res = await api.call("recordUsage", {
+        path: { organizationId: t.organizationId },
+        body: { records: [{ idempotencyKey: k, resourceType: "token", quantity: 10 }] },
+        headers,
+      });
+      expect(res.status).toBe(201);
+    }
+    const unit = { resource_type: "api_call", quantity: 1n, workspace_id: null };
+    expect(await callUnitsOf(t.organizationId)).toEqual([
+      {
+        ...unit,
+        idempotency_key: expect.stringMatching(/^recordUsage:usage:[\w-]{43}$/),
+        metadata: { operationId: "recordUsage", requestId: first.headers.get("x-request-id") },
+      },
+      { ...unit, idempotency_key: expect.stringMatching(/^recordUsage:usage:/), metadata: expect.any(Object) },
+      { ...unit, idempotency_key: "recordUsage:nightly-2026-12-04", metadata: expect.any(Object) },
+    ]);
+    const period = await periodOf(t.organizationId);
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 3, counter: 3 });
+    expect(await ledgerAndCounter(api, t.organizationId, "token", period.start)).toEqual({ ledger: 40, counter: 40 });
+  });
+
+  it("refuses a call once the api_call quota is used up, and records none of its records", async () => {
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    const period = await periodOf(t.organizationId);
+    // With its call, the whole quota.
+    await recordUsage(api, t, key, [{ idempotencyKey: "fill", resourceType: "api_call", quantity: FREE.apiCalls - 1 }]);
+    const res = await recordUsage(api, t, key, [{ idempotencyKey: "tokens", resourceType: "token", quantity: 10 }]);
+    expect(res.status).toBe(429);
+    expect((res.body as { quota: unknown }).quota).toEqual({
+      metric: "api_calls_per_month",
+      unit: "calls",
+      limit: FREE.apiCalls,
+      used: FREE.apiCalls,
+      requested: 1,
+      resetsAt: period.end.toISOString(),
+    });
+    expect(await ledgerAndCounter(api, t.organizationId, "token", period.start)).toEqual({ ledger: 0, counter: 0 });
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({
+      ledger: FREE.apiCalls,
+      counter: FREE.apiCalls,
+    });
+  });
+
+  it("refuses an Idempotency-Key longer than 128 characters with a 400 naming the header, and records nothing", async () => {
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    const res = await api.call("recordUsage", {
+      path: { organizationId: t.organizationId },
+      body: { records: [{ idempotencyKey: "t", resourceType: "token", quantity: 1 }] },
+      headers: { ...key.headers, "idempotency-key": "k".repeat(129) },
+    });
+    expect(res.status).toBe(400);
+    expect((res.body as { fields: unknown[] }).fields).toEqual([
+      expect.objectContaining({ location: "header", field: "Idempotency-Key", rule: "maxLength" }),
+    ]);
+    expect(await callUnitsOf(t.organizationId)).toEqual([]);
+  });
+
+  it("records no unit for a call refused for its records, or for its key's scope, or for a field", async () => {
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    const period = await periodOf(t.organizationId);
+    const tooMany = await recordUsage(api, t, key, [{ idempotencyKey: "big", resourceType: "token", quantity: FREE.tokens + 1 }]);
+    expect(tooMany.status).toBe(429);
+    const badField = await recordUsage(api, t, key, [{ idempotencyKey: "cost", resourceType: "token", quantity: 1, cost: "0.10" }]);
+    expect(badField.status).toBe(400);
+    const readOnly = await createOrgKey(api, t);
+    await api.db.updateTable("api_keys").set({ scopes: [] }).where("id", "=", readOnly.id).execute();
+    expect((await recordUsage(api, t, readOnly, [{ idempotencyKey: "x", resourceType: "token", quantity: 1 }])).status).toBe(403);
+    expect(await callUnitsOf(t.organizationId)).toEqual([]);
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 0, counter: 0 });
   });
 });
 
@@ -150,7 +250,8 @@ describe("quota enforcement", () => {
     const t = await createTenant(api);
     const key = await createOrgKey(api, t);
     const period = await periodOf(t.organizationId);
-    await recordUsage(api, t, key, [{ idempotencyKey: "base", resourceType: "api_call", quantity: FREE.apiCalls - 5 }]);
+    // With its call, 995 used: room for 5.
+    await recordUsage(api, t, key, [{ idempotencyKey: "base", resourceType: "api_call", quantity: FREE.apiCalls - 6 }]);
     const res = await recordUsage(api, t, key, [
       { idempotencyKey: "tokens", resourceType: "token", quantity: 10 },
       { idempotencyKey: "fits", resourceType: "api_call", quantity: 5 },
@@ -176,7 +277,8 @@ describe("quota enforcement", () => {
     expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 995, counter: 995 });
     expect(await ledgerAndCounter(api, t.organizationId, "token", period.start)).toEqual({ ledger: 0, counter: 0 });
 
-    const rest = await recordUsage(api, t, key, [{ idempotencyKey: "fits", resourceType: "api_call", quantity: 5 }]);
+    // 4 and the call fill the quota.
+    const rest = await recordUsage(api, t, key, [{ idempotencyKey: "fits", resourceType: "api_call", quantity: 4 }]);
     expect(rest.status).toBe(201);
     const single = await recordUsage(api, t, key, [{ idempotencyKey: "one-more", resourceType: "api_call", quantity: 1 }]);
     expect([single.status, single.headers.get("x-quota-used")]).toEqual([429, "1000"]);

@@ -64,10 +64,11 @@ describe("usage in the billing period", () => {
           metric: "api_calls_per_month",
           resourceType: "api_call",
           unit: "calls",
-          used: 15,
+          // 15 recorded, and the two recordUsage calls that recorded them.
+          used: 17,
           limit: 1000,
           unlimited: false,
-          percent: 1.5,
+          percent: 1.7,
           ...period,
         },
         {
@@ -123,7 +124,8 @@ describe("usage in the billing period", () => {
     const april = await usageOf(t);
     expect([april.periodStart, april.periodEnd]).toEqual(["2031-04-01T00:00:00.000Z", "2031-05-01T00:00:00.000Z"]);
     expect(april.metrics.slice(0, 5).map((m) => [m.metric, m.used])).toEqual([
-      ["api_calls_per_month", 8],
+      // 8, and their call.
+      ["api_calls_per_month", 9],
       ["tokens_per_month", 0],
       ["messages_per_month", 0],
       ["workflow_executions_per_month", 0],
@@ -173,20 +175,28 @@ describe("usage history", () => {
         granularity: "hour",
         startDate: "2031-03-31T21:00:00.000Z",
         endDate: "2031-04-01T02:00:00.000Z",
-        total: 20,
+        total: 22,
         dataPoints: [
           { timestamp: "2031-03-31T21:00:00.000Z", value: 0, workspaces: [] },
           {
             timestamp: "2031-03-31T22:00:00.000Z",
-            value: 11,
+            value: 12,
             workspaces: [
               { workspaceId: second, value: 6 },
               { workspaceId: t.workspaceId, value: 4 },
-              { workspaceId: null, value: 1 },
+              // h-3, and the recordUsage call itself (a call of the organization, in no workspace).
+              { workspaceId: null, value: 2 },
             ],
           },
           { timestamp: "2031-03-31T23:00:00.000Z", value: 2, workspaces: [{ workspaceId: null, value: 2 }] },
-          { timestamp: "2031-04-01T00:00:00.000Z", value: 7, workspaces: [{ workspaceId: second, value: 7 }] },
+          {
+            timestamp: "2031-04-01T00:00:00.000Z",
+            value: 8,
+            workspaces: [
+              { workspaceId: second, value: 7 },
+              { workspaceId: null, value: 1 },
+            ],
+          },
           { timestamp: "2031-04-01T01:00:00.000Z", value: 0, workspaces: [] },
         ],
       },
@@ -203,8 +213,8 @@ describe("usage history", () => {
     );
     expect(days.dataPoints.map((p) => [p.timestamp, p.value])).toEqual([
       ["2031-03-30T00:00:00.000Z", 0],
-      ["2031-03-31T00:00:00.000Z", 13],
-      ["2031-04-01T00:00:00.000Z", 7],
+      ["2031-03-31T00:00:00.000Z", 14],
+      ["2031-04-01T00:00:00.000Z", 8],
     ]);
     const months = dataOf<{ dataPoints: { timestamp: string; value: number }[] }>(
       await historyOf(t, {
@@ -216,8 +226,8 @@ describe("usage history", () => {
     );
     expect(months.dataPoints.map((p) => [p.timestamp, p.value])).toEqual([
       ["2031-02-01T00:00:00.000Z", 0],
-      ["2031-03-01T00:00:00.000Z", 13],
-      ["2031-04-01T00:00:00.000Z", 7],
+      ["2031-03-01T00:00:00.000Z", 14],
+      ["2031-04-01T00:00:00.000Z", 8],
     ]);
     const oneWorkspace = dataOf<{ total: number; dataPoints: { value: number }[] }>(
       await historyOf(t, {

@@ -70,11 +70,12 @@ describe("quota warnings", () => {
     const t = await createTenant(api);
     await useCalendarMonths(api, t.organizationId);
     const key = await createOrgKey(api, t);
-    await recordUsage(api, t, key, [{ idempotencyKey: "w-1", resourceType: "api_call", quantity: 799 }]);
+    // Each recordUsage call is an api_call too: 797 and the call make 798.
+    await recordUsage(api, t, key, [{ idempotencyKey: "w-1", resourceType: "api_call", quantity: 797 }]);
     expect(await warningsOf(t)).toEqual([]);
     api.clock.set(new Date("2032-01-20T09:00:00Z"));
-    await recordUsage(api, t, key, [{ idempotencyKey: "w-2", resourceType: "api_call", quantity: 1 }]);
-    await recordUsage(api, t, key, [{ idempotencyKey: "w-3", resourceType: "api_call", quantity: 150 }]);
+    await recordUsage(api, t, key, [{ idempotencyKey: "w-2", resourceType: "api_call", quantity: 1 }]); // 800
+    await recordUsage(api, t, key, [{ idempotencyKey: "w-3", resourceType: "api_call", quantity: 150 }]); // 951
     expect((await recordUsage(api, t, key, [{ idempotencyKey: "w-4", resourceType: "api_call", quantity: 51 }])).status).toBe(429);
     const eighty = {
       id: expect.any(String),
@@ -89,8 +90,8 @@ describe("quota warnings", () => {
     expect(await warningsOf(t)).toEqual([eighty]);
 
     api.clock.set(new Date("2032-01-21T10:00:00Z"));
-    await recordUsage(api, t, key, [{ idempotencyKey: "w-5", resourceType: "api_call", quantity: 50 }]);
-    await recordUsage(api, t, key, [{ idempotencyKey: "tokens", resourceType: "token", quantity: 100_000 }]);
+    await recordUsage(api, t, key, [{ idempotencyKey: "tokens", resourceType: "token", quantity: 100_000 }]); // 952 calls
+    await recordUsage(api, t, key, [{ idempotencyKey: "w-5", resourceType: "api_call", quantity: 47 }]); // 1000
     const hundred = { ...eighty, level: 100, value: 1000, crossedAt: "2032-01-21T10:00:00.000Z" };
     const tokens80 = { ...eighty, metric: "tokens_per_month", value: 100_000, limit: 100_000, crossedAt: "2032-01-21T10:00:00.000Z" };
     const tokens100 = { ...tokens80, level: 100 };
@@ -102,7 +103,7 @@ describe("quota warnings", () => {
 
     // The next period starts from zero and warns again.
     api.clock.set(new Date("2032-02-01T00:00:01Z"));
-    await recordUsage(api, t, key, [{ idempotencyKey: "feb", resourceType: "api_call", quantity: 900 }]);
+    await recordUsage(api, t, key, [{ idempotencyKey: "feb", resourceType: "api_call", quantity: 899 }]); // 900
     const current = await warningsOf(t, { currentPeriodOnly: true });
     expect(current).toEqual([
       {
