@@ -151,6 +151,9 @@ const RETRIES = 100;
  */
 const GATHERING = { maxInFlight: 3, minBatchWhileBusy: 12 };
 
+/** A call with more events than this is its own batch: a statement's size stays bounded, and small calls do not wait for it. */
+const ALONE = 100;
+
 /** meter_each()'s answer for one event. */
 interface RawOutcome {
   status: Outcome["status"];
@@ -240,7 +243,8 @@ export function createUsageMeter(deps: { db: Kysely<Database>; now: () => Date; 
     for (let attempt = 0; ; attempt++) {
       const plan = await deps.plans.get(organizationId);
       if (!plan) throw new AppError("SUBSCRIPTION_ENDED");
-      const outcomes = await gathered({ organizationId, plan, events, enforce });
+      const call = { organizationId, plan, events, enforce };
+      const outcomes = events.length > ALONE ? (await meterEach([call]))[0]! : await gathered(call);
       const stale = outcomes.some((o) => o.status === "stale");
       if (!stale && !outcomes.some((o) => o.status === "retry")) return { plan, outcomes };
       if (stale && stales++ > 0) throw new Error(`the plan of organization ${organizationId} changed twice while metering`);

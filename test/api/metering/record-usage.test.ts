@@ -77,6 +77,27 @@ describe("recording usage", () => {
     expect(await ledgerAndCounter(api, t.organizationId, "token", period.start)).toEqual({ ledger: 1200, counter: 1200 });
   });
 
+  it("records a batch of 1,000 in one step, and refuses one that does not fit whole", async () => {
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    const period = await periodOf(t.organizationId);
+    const batch = (prefix: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ idempotencyKey: `${prefix}-${i}`, resourceType: "token", quantity: 10 }));
+    const res = await recordUsage(api, t, key, batch("a", 1000));
+    expect(res.status).toBe(201);
+    expect(dataOf<{ records: { idempotencyKey: string; replayed: boolean }[] }>(res).records.map((r) => r.idempotencyKey)).toEqual(
+      batch("a", 1000).map((r) => r.idempotencyKey),
+    );
+    // 10,000 tokens used of 100,000: one record of 90,001 does not fit, so none of its 1,000 is recorded.
+    const refused = await recordUsage(api, t, key, [
+      { idempotencyKey: "c-big", resourceType: "token", quantity: 90_001 },
+      ...batch("c", 999),
+    ]);
+    expect([refused.status, refused.headers.get("x-quota-used")]).toEqual([429, "10000"]);
+    expect(await ledgerAndCounter(api, t.organizationId, "token", period.start)).toEqual({ ledger: 10_000, counter: 10_000 });
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", period.start)).toEqual({ ledger: 1, counter: 1 });
+  });
+
   it("counts a retried record once and answers it with the record stored the first time", async () => {
     const t = await createTenant(api);
     const key = await createOrgKey(api, t);
