@@ -194,22 +194,27 @@ export function createUsageMeter(deps: { db: Kysely<Database>; now: () => Date; 
 
   /** meter_each() over the events of gathered calls, each call a group (sql/0027). */
   async function meterEach(items: Gathered[]): Promise<Outcome[][]> {
+    let ord = 0;
     const events = items.flatMap(({ organizationId, plan, events, enforce }, grp) => {
-      const common = {
-        grp,
-        organization_id: organizationId,
-        subscription_id: plan.subscriptionId,
-        plan_id: plan.planId,
-        period_start: plan.periodStart.toISOString(),
-        period_end: plan.periodEnd.toISOString(),
-        enforce,
-      };
+      const [periodStart, periodEnd] = [plan.periodStart.toISOString(), plan.periodEnd.toISOString()];
       return events.map((event) => {
         const quota = PERIOD_QUOTAS[event.type];
-        return { ...event, ...common, metric: quota.metric, quota_limit: quota.limitOf(plan.quotas) };
+        return {
+          ...event,
+          ord: ord++,
+          grp,
+          organization_id: organizationId,
+          subscription_id: plan.subscriptionId,
+          plan_id: plan.planId,
+          period_start: periodStart,
+          period_end: periodEnd,
+          metric: quota.metric,
+          quota_limit: quota.limitOf(plan.quotas),
+          enforce,
+        };
       });
     });
-    const json = JSON.stringify(events.map((e, ord) => ({ ...e, ord })));
+    const json = JSON.stringify(events);
     for (let attempt = 0; ; attempt++) {
       try {
         const { rows } = await sql<{ outcomes: RawOutcome[] }>`
