@@ -66,6 +66,8 @@ export interface RouteDefinition {
   security: readonly string[];
   /** The metric the operation is metered by (`x-metered`), or null. */
   metered: string | null;
+  /** The scope an organization API key needs for the operation (`x-api-key-scope`), or null. */
+  apiKeyScope: string | null;
   parameters: readonly unknown[];
   requestBody: { required: boolean; schema: unknown } | null;
   responses: Readonly<Record<string, { schema: unknown; headers: Readonly<Record<string, unknown>> }>>;

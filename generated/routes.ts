@@ -14,6 +14,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -165,6 +166,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -286,6 +288,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -410,6 +413,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -531,6 +535,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -657,6 +662,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -793,6 +799,7 @@ export const routes = [
     "surface": "console",
     "security": [],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -891,6 +898,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -1011,6 +1019,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -1137,6 +1146,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -1235,6 +1245,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -1373,6 +1384,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -1499,6 +1511,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -1660,6 +1673,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -1792,6 +1806,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -1907,6 +1922,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -2025,6 +2041,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": null,
     "responses": {
@@ -2118,6 +2135,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -2225,6 +2243,7 @@ export const routes = [
     "surface": "console",
     "security": [],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "planId",
@@ -2328,6 +2347,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -2506,6 +2526,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -2615,6 +2636,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -2724,6 +2746,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -2833,6 +2856,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -2993,6 +3017,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -3111,6 +3136,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -3229,6 +3255,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -3356,6 +3383,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -3465,6 +3493,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -3592,6 +3621,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -3701,6 +3731,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -3875,6 +3906,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -4101,6 +4133,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -4274,6 +4307,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -4441,6 +4475,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "cursor",
@@ -4581,6 +4616,7 @@ export const routes = [
     "surface": "console",
     "security": [],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "includeArchived",
@@ -4728,6 +4764,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -4885,6 +4922,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -5053,6 +5091,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -5216,6 +5255,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -5392,6 +5432,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -5560,6 +5601,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -5726,6 +5768,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -5892,6 +5935,7 @@ export const routes = [
     "surface": "console",
     "security": [],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -5990,6 +6034,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -6088,6 +6133,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -6229,6 +6275,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -6359,6 +6406,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -6494,6 +6542,7 @@ export const routes = [
       "StripeSignature"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -6571,6 +6620,7 @@ export const routes = [
       "OrganizationApiKey"
     ],
     "metered": "api_call",
+    "apiKeyScope": "usage:write",
     "parameters": [
       {
         "name": "organizationId",
@@ -6747,6 +6797,7 @@ export const routes = [
     "surface": "console",
     "security": [],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -6843,6 +6894,7 @@ export const routes = [
     "surface": "console",
     "security": [],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -6939,6 +6991,7 @@ export const routes = [
     "surface": "console",
     "security": [],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -7078,6 +7131,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -7206,6 +7260,7 @@ export const routes = [
     "surface": "console",
     "security": [],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [],
     "requestBody": {
       "required": true,
@@ -7298,6 +7353,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -7419,6 +7475,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -7549,6 +7606,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -7679,6 +7737,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": "workflow_execution",
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -7866,6 +7925,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -7992,6 +8052,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -8131,6 +8192,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -8250,6 +8312,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",
@@ -8370,6 +8433,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -8502,6 +8566,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "teamId",
@@ -8637,6 +8702,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -8772,6 +8838,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -8892,6 +8959,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "workspaceId",
@@ -9024,6 +9092,7 @@ export const routes = [
       "ConsoleToken"
     ],
     "metered": null,
+    "apiKeyScope": null,
     "parameters": [
       {
         "name": "organizationId",

@@ -28,6 +28,7 @@ export interface OpenApiOperation {
   responses: Record<string, { content?: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }>;
   security?: Record<string, string[]>[];
   "x-metered"?: string;
+  "x-api-key-scope"?: string;
 }
 
 /** Compiles spec/main.tsp with tspconfig.yaml and returns the document with our banner on top. */

@@ -11,6 +11,7 @@ interface RouteEntry {
   surface: "console" | "service";
   security: string[];
   metered: string | null;
+  apiKeyScope: string | null;
   parameters: unknown[];
   requestBody: { required: boolean; schema: unknown } | null;
   responses: Record<string, { schema: unknown | null; headers: Record<string, unknown> }>;
@@ -25,6 +26,15 @@ function resolveParameter(document: OpenApiDocument, parameter: unknown): unknow
   const resolved = document.components.parameters?.[name];
   if (!resolved) throw new Error(`unresolved parameter ${ref}`);
   return resolved;
+}
+
+/** The operation's `x-api-key-scope`, which must be a value of the `Metering.ApiKeyScope` enum. */
+function keyScopeOf(document: OpenApiDocument, op: OpenApiOperation): string | null {
+  const scope = op["x-api-key-scope"];
+  if (scope === undefined) return null;
+  const known = (document.components.schemas?.["Metering.ApiKeyScope"] as { enum?: string[] } | undefined)?.enum ?? [];
+  if (!known.includes(scope)) throw new Error(`${op.operationId} needs API key scope ${scope}, which Metering.ApiKeyScope does not list`);
+  return scope;
 }
 
 function toEntry(document: OpenApiDocument, method: string, path: string, op: OpenApiOperation): RouteEntry {
@@ -50,6 +60,7 @@ function toEntry(document: OpenApiDocument, method: string, path: string, op: Op
     surface: path.startsWith("/api/") ? "console" : "service",
     security,
     metered: op["x-metered"] ?? null,
+    apiKeyScope: keyScopeOf(document, op),
     parameters: (op.parameters ?? []).map((p) => resolveParameter(document, p)),
     requestBody: body ? { required: op.requestBody?.required ?? false, schema: body.schema } : null,
     responses,

@@ -21,8 +21,11 @@ export interface Authentication {
   pending?: Promise<void>;
 }
 
-/** Resolves the principal of a request for one security scheme, or throws `UNAUTHENTICATED`. */
-export type Authenticator = (c: Context<AppEnv>) => Promise<Authentication>;
+/**
+ * Resolves the principal of a request for one security scheme, or throws `UNAUTHENTICATED`; it may
+ * refuse the principal for the route too (an API key without the route's `apiKeyScope`).
+ */
+export type Authenticator = (c: Context<AppEnv>, route: RouteDefinition) => Promise<Authentication>;
 
 const ignore = () => {};
 
@@ -96,7 +99,7 @@ export function bindRoutes(app: Hono<AppEnv>, options: BindOptions): void {
     const validate = createRequestValidator(route, options.compilers);
 
     app.on(route.method.toUpperCase(), toHonoPath(route.path), async (c) => {
-      const auth = route.security.length > 0 ? await options.authenticators[route.security[0]!]!(c) : null;
+      const auth = route.security.length > 0 ? await options.authenticators[route.security[0]!]!(c, route) : null;
       auth?.pending?.catch(ignore);
       const principal = auth?.principal ?? null;
       const { path, scope } = await after(auth?.pending, () => {

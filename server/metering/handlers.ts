@@ -27,7 +27,7 @@ export function createUsageHandlers(m: MeteringServices): UsageHandlers<RequestC
       };
       return { status: 200, data: await m.usage.warnings(scopeOf(ctx), options) };
     },
-    // The metering hook checked the key's scope and recorded the batch with the call (usage-records.ts).
+    // The metering hook recorded the batch with the call (usage-records.ts).
     async recordUsage(_input, ctx) {
       return { status: 201, data: { records: m.routeMeter.recordedFor(ctx).map(toUsageRecord) } };
     },

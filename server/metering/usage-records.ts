@@ -3,7 +3,6 @@ import type { components } from "../../generated/api-types.ts";
 import { AppError, type FieldError } from "../errors.ts";
 import { message } from "../messages.ts";
 import { currencyOf } from "../money.ts";
-import { apiKeyOf } from "../api-keys/scopes.ts";
 import type { StoredUsage, UsageEvent } from "./meter.ts";
 import { keyOfKeys, type CarriedUsage } from "./meter-route.ts";
 
@@ -103,13 +102,12 @@ export function toUsageRecord(stored: StoredUsage): UsageRecord {
 }
 
 /**
- * What a `recordUsage` call carries to the metering hook (meter-route.ts): its records, once its API
- * key is found to hold `usage:write`, checked and recorded with the call's own unit. The keys of the
- * records, in order, make a retried batch the same call.
+ * What a `recordUsage` call carries to the metering hook (meter-route.ts): its records, checked and
+ * recorded with the call's own unit (its key's `usage:write` scope was checked with the key). The
+ * keys of the records, in order, make a retried batch the same call.
  */
 export function recordBatchUsage(now: () => Date): CarriedUsage {
-  return (input, ctx) => {
-    apiKeyOf(ctx, "usage:write");
+  return (input) => {
     const records = (input.body as { records: UsageRecordInput[] }).records;
     return { events: toUsageEvents(records, now()), callKey: keyOfKeys(records.map((r) => r.idempotencyKey)) };
   };

@@ -14,7 +14,12 @@ function metered(context, target, metric) {
   setExtension(context.program, target, "x-metered", metric);
 }
 
+/** Names the scope an organization API key needs for an operation: the server checks it before anything else runs. */
+function apiKeyScope(context, target, scope) {
+  setExtension(context.program, target, "x-api-key-scope", scope);
+}
+
 /** Implementations of the `extern dec` declarations in main.tsp, by namespace. */
 export const $decorators = {
-  "Platform.Lib": { plainOperationIds, metered },
+  "Platform.Lib": { plainOperationIds, metered, apiKeyScope },
 };

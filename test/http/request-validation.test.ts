@@ -25,6 +25,7 @@ const route: RouteDefinition = {
   surface: "console",
   security: [],
   metered: null,
+  apiKeyScope: null,
   parameters: [
     { name: "planId", in: "path", required: true, schema: { $ref: "#/components/schemas/Common.Id" } },
     { name: "limit", in: "query", required: false, schema: { type: "integer", format: "int32", minimum: 1, maximum: 100, default: 20 } },

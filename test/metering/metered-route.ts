@@ -33,6 +33,7 @@ const METERED_PING = {
   surface: "console",
   security: ["OrganizationApiKey"],
   metered: "api_call",
+  apiKeyScope: null,
   parameters: [
     { name: "organizationId", in: "path", required: true, schema: { type: "string", format: "uuid" } },
     // Platform.Metering.MeteredCallHeaders

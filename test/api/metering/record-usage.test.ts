@@ -436,9 +436,19 @@ describe("who may record", () => {
     const key = await createOrgKey(api, t);
     await api.db.updateTable("api_keys").set({ scopes: [] }).where("id", "=", key.id).execute();
     const other = await api.call("recordUsage", { path: { organizationId: t.organizationId }, body: record, headers: key.headers });
-    expect(other.body).toMatchObject({
+    expect(other.status).toBe(403);
+    expect(other.body).toEqual({
       code: "FORBIDDEN",
       message: { "en-US": "This API key lacks the usage:write scope.", "zh-CN": "该 API 密钥没有 usage:write 权限。" },
+      data: null,
+      requestId: anyRequestId,
     });
+    // The scope is checked with the key, before the request: a bad body from such a key is still 403.
+    const invalid = await api.call("recordUsage", {
+      path: { organizationId: t.organizationId },
+      body: { records: [] },
+      headers: key.headers,
+    });
+    expect([invalid.status, (invalid.body as { code: string }).code]).toEqual([403, "FORBIDDEN"]);
   });
 });
