@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { OperationId } from "../../generated/handler-types.ts";
 import type { RequestContext } from "../http/context.ts";
 import type { ValidatedInput } from "../http/request-validation.ts";
@@ -13,11 +12,6 @@ import { PERIOD_QUOTAS, type ResourceType } from "./quotas.ts";
  * sends no `Idempotency-Key`.
  */
 export type CarriedUsage = (input: ValidatedInput, ctx: RequestContext) => { events: UsageEvent[]; callKey: string };
-
-/** A key that names `keys`, in order, in a bounded length. */
-export function keyOfKeys(keys: readonly string[]): string {
-  return createHash("sha256").update(keys.join("\n")).digest("base64url");
-}
 
 /**
  * The hook `bindRoutes` calls for every operation the spec marks `@metered("<metric>")`, after

@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import { dinero, toDecimal } from "dinero.js/bigint";
 import type { components } from "../../generated/api-types.ts";
 import { AppError, type FieldError } from "../errors.ts";
 import { message } from "../messages.ts";
 import { currencyOf } from "../money.ts";
 import type { StoredUsage, UsageEvent } from "./meter.ts";
-import { keyOfKeys, type CarriedUsage } from "./meter-route.ts";
+import type { CarriedUsage } from "./meter-route.ts";
 
 type UsageRecordInput = components["schemas"]["Metering.UsageRecordInput"];
 export type UsageRecord = components["schemas"]["Metering.UsageRecord"];
@@ -99,6 +100,11 @@ export function toUsageRecord(stored: StoredUsage): UsageRecord {
     periodEnd: stored.periodEnd.toISOString(),
     replayed: stored.replayed,
   };
+}
+
+/** A key that names `keys`, in order, in a bounded length: a batch's, for the call that carries it. */
+function keyOfKeys(keys: readonly string[]): string {
+  return createHash("sha256").update(keys.join("\n")).digest("base64url");
 }
 
 /**

@@ -71,7 +71,7 @@ export async function ledgerAndCounter(api: TestApp, organizationId: string, res
   return { ledger: Number(ledger.sum), counter: Number(counter?.used ?? 0) };
 }
 
-/** One event for meter_each() (sql/0022, sql/0026): an `api_call` of the free plan's quota. */
+/** One event for meter_each() (sql/0022, 0026, 0027): an `api_call` (or `token`) of the free plan's quota. */
 export interface MeterEventInput {
   key: string;
   quantity: number;
