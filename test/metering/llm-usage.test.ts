@@ -82,4 +82,35 @@ describe("metering an LLM call", () => {
       );
     expect(await ledgerAndCounter(api, t.organizationId, "workflow_execution", start)).toEqual({ ledger: 1, counter: 1 });
   });
+
+  it("records several events inside a caller's transaction all or none: 429 or 409 for the one at fault, nothing of the others", async () => {
+    const t = await createTenant(api);
+    const start = await periodStartOf(api, t.organizationId);
+    const inTransaction = (events: Parameters<typeof metering.meter.record>[1]) =>
+      api.db.transaction().execute((trx) => metering.meter.record(t.organizationId, events, { trx }));
+    const tokens = { idempotencyKey: "tokens", resourceType: "token" as const, quantity: 10 };
+
+    const refused = await inTransaction([tokens, { idempotencyKey: "calls", resourceType: "api_call", quantity: FREE.apiCalls + 1 }]).catch(
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({
+      code: "QUOTA_EXCEEDED",
+      details: { quota: { metric: "api_calls_per_month", used: 0, requested: 1001 } },
+    });
+    expect(await ledgerAndCounter(api, t.organizationId, "token", start)).toEqual({ ledger: 0, counter: 0 });
+
+    const stored = await inTransaction([tokens, { idempotencyKey: "calls", resourceType: "api_call", quantity: 2 }]);
+    expect(stored.map((s) => [s.idempotencyKey, s.quantity, s.replayed])).toEqual([
+      ["tokens", 10, false],
+      ["calls", 2, false],
+    ]);
+    const reused = await inTransaction([
+      { idempotencyKey: "more", resourceType: "token", quantity: 5 },
+      { ...tokens, quantity: 11 },
+    ]).catch((error: unknown) => error);
+    expect(reused).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
+    expect(await ledgerAndCounter(api, t.organizationId, "token", start)).toEqual({ ledger: 10, counter: 10 });
+    expect(await ledgerAndCounter(api, t.organizationId, "api_call", start)).toEqual({ ledger: 2, counter: 2 });
+  });
 });
