@@ -2191,6 +2191,113 @@ export type components = {
             /** @description The `{{#…#}}` reference that names a node not upstream, for `VARIABLE_NOT_UPSTREAM`. */
             reference: string | null;
         };
+        /** @description What `iteration_completed` says. */
+        "Workflow.IterationCompletedData": {
+            /** @description The iteration node's execution id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The iteration node's id in the graph. */
+            node_id: string;
+            /** @description Always `iteration`. */
+            node_type: string;
+            /** @description The iteration node's title. */
+            title: string;
+            /** @description What it produced: `output`, the collected values. */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** @description What it ran with: `items`, or its configuration when it failed before reading them. */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** @description How it ended, as in `node_finished`. */
+            status: components["schemas"]["Workflow.NodeFinishedStatus"];
+            /** @description Why it failed, or `null`. */
+            error: string | null;
+            /**
+             * Format: double
+             * @description How long it ran, in seconds.
+             */
+            elapsed_time: number;
+            /**
+             * Format: int64
+             * @description LLM tokens its items spent.
+             */
+            total_tokens: number;
+            /** @description Its token use. */
+            execution_metadata: components["schemas"]["Workflow.NodeExecutionMetadata"];
+            /**
+             * Format: int64
+             * @description When it started, in Unix seconds.
+             */
+            created_at: number;
+            /**
+             * Format: int64
+             * @description When it finished, in Unix seconds.
+             */
+            finished_at: number;
+            /**
+             * Format: int32
+             * @description How many items started.
+             */
+            steps: number;
+            /** @description Nothing yet. */
+            extras: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description `iteration_completed`: an iteration node ended, right before its `node_finished`. */
+        "Workflow.IterationCompletedEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "iteration_completed";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The iteration's result. */
+            data: components["schemas"]["Workflow.IterationCompletedData"];
+        };
+        /** @description What `iteration_next` says. */
+        "Workflow.IterationNextData": {
+            /** @description The iteration node's execution id. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The iteration node's id in the graph. */
+            node_id: string;
+            /** @description Always `iteration`. */
+            node_type: string;
+            /** @description The iteration node's title. */
+            title: string;
+            /**
+             * Format: int32
+             * @description The item's index, from 0; with `parallelism` above 1 items overlap, so their events interleave.
+             */
+            index: number;
+            /**
+             * Format: int64
+             * @description When the item started, in Unix seconds.
+             */
+            created_at: number;
+            /** @description Nothing yet. */
+            extras: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description `iteration_next`: an iteration node starts its sub-graph for one item. */
+        "Workflow.IterationNextEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "iteration_next";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The item. */
+            data: components["schemas"]["Workflow.IterationNextData"];
+        };
         /** @description Which item of an iteration a node ran for. */
         "Workflow.IterationPosition": {
             /** @description The iteration node. */
@@ -2200,6 +2307,49 @@ export type components = {
              * @description The item's index, from 0.
              */
             index: number;
+        };
+        /** @description What `iteration_started` says. */
+        "Workflow.IterationStartedData": {
+            /** @description The iteration node's execution id, as in its `node_started` and `node_finished`. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The iteration node's id in the graph. */
+            node_id: string;
+            /** @description Always `iteration`. */
+            node_type: string;
+            /** @description The iteration node's title. */
+            title: string;
+            /**
+             * Format: int64
+             * @description When it started, in Unix seconds.
+             */
+            created_at: number;
+            /** @description Always `null` at the start; `iteration_completed` has the inputs. */
+            inputs: null;
+            /** @description Nothing yet. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description Nothing yet. */
+            extras: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description `iteration_started`: an iteration node began, right after its `node_started`. Its items follow,
+         *     each opened by `iteration_next` and followed by the events of its sub-graph's nodes.
+         */
+        "Workflow.IterationStartedEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "iteration_started";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The iteration node. */
+            data: components["schemas"]["Workflow.IterationStartedData"];
         };
         /** @description One node's run, as recorded when it finished. */
         "Workflow.NodeExecution": {
@@ -2352,6 +2502,87 @@ export type components = {
              * @description Vertical position.
              */
             y: number;
+        };
+        /** @description What `node_retry` says. */
+        "Workflow.NodeRetryData": {
+            /** @description The node execution's id, as in its `node_started` and `node_finished`. */
+            id: components["schemas"]["Common.Id"];
+            /** @description The node's id in the graph. */
+            node_id: string;
+            /** @description The node's type. */
+            node_type: string;
+            /** @description The node's title. */
+            title: string;
+            /**
+             * Format: int32
+             * @description The order in which it started in the run, from 1.
+             */
+            index: number;
+            /** @description Always `null`: a node may have several predecessors. */
+            predecessor_node_id: null;
+            /** @description The configuration the attempt ran with, references resolved. */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** @description Always `null` here. */
+            process_data: null;
+            /** @description Always `null`: a failed attempt produced nothing. */
+            outputs: null;
+            /**
+             * @description Always `retry`.
+             * @enum {string}
+             */
+            status: "retry";
+            /** @description Why the attempt failed. */
+            error: string;
+            /**
+             * Format: double
+             * @description How long the attempt ran, in seconds.
+             */
+            elapsed_time: number;
+            /** @description Its token use. */
+            execution_metadata: components["schemas"]["Workflow.NodeExecutionMetadata"];
+            /**
+             * Format: int64
+             * @description When the attempt started, in Unix seconds.
+             */
+            created_at: number;
+            /**
+             * Format: int64
+             * @description When it failed, in Unix seconds.
+             */
+            finished_at: number;
+            /**
+             * Format: int32
+             * @description Which retry follows, from 0: 0 after the first attempt failed.
+             */
+            retry_index: number;
+            /** @description Always empty: no node type makes files yet. */
+            files: {
+                [key: string]: unknown;
+            }[];
+            /** @description The iteration node it runs inside, or `null`. */
+            iteration_id: string | null;
+            /** @description The iteration item's index, or `null`. */
+            iteration_index: number | null;
+        };
+        /**
+         * @description `node_retry`: an attempt of a node failed and another follows (its `retry` policy). The node's
+         *     `node_finished` comes after its last attempt; the run's records keep only that one, with its
+         *     attempt number.
+         */
+        "Workflow.NodeRetryEvent": {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "node_retry";
+            /** @description The run's id; `stopWorkflowRun` takes it. */
+            task_id: components["schemas"]["Common.Id"];
+            /** @description The run's id, as `getWorkflowRun` takes it. */
+            workflow_run_id: components["schemas"]["Common.Id"];
+            /** @description The failed attempt. */
+            data: components["schemas"]["Workflow.NodeRetryData"];
         };
         /** @description What `node_started` says. */
         "Workflow.NodeStartedData": {
@@ -2822,7 +3053,7 @@ export type components = {
             data: components["schemas"]["Workflow.WorkflowStartedData"];
         };
         /** @description Any event of a streaming run. */
-        "Workflow.WorkflowStreamEvent": components["schemas"]["Workflow.WorkflowStartedEvent"] | components["schemas"]["Workflow.NodeStartedEvent"] | components["schemas"]["Workflow.NodeFinishedEvent"] | components["schemas"]["Workflow.TextChunkEvent"] | components["schemas"]["Workflow.WorkflowFinishedEvent"] | components["schemas"]["Workflow.RunErrorEvent"] | components["schemas"]["Workflow.PingEvent"];
+        "Workflow.WorkflowStreamEvent": components["schemas"]["Workflow.WorkflowStartedEvent"] | components["schemas"]["Workflow.NodeStartedEvent"] | components["schemas"]["Workflow.NodeFinishedEvent"] | components["schemas"]["Workflow.NodeRetryEvent"] | components["schemas"]["Workflow.IterationStartedEvent"] | components["schemas"]["Workflow.IterationNextEvent"] | components["schemas"]["Workflow.IterationCompletedEvent"] | components["schemas"]["Workflow.TextChunkEvent"] | components["schemas"]["Workflow.WorkflowFinishedEvent"] | components["schemas"]["Workflow.RunErrorEvent"] | components["schemas"]["Workflow.PingEvent"];
         /** @description A workflow without its graph, as lists show it. */
         "Workflow.WorkflowSummary": {
             /** @description The workflow's id. */

@@ -39,7 +39,9 @@ export async function runNode(node: CompiledNode, env: GraphEnv, step: number, s
       failure = toNodeFailure(error);
     }
     if (attempt >= node.retry.maxAttempts) break;
+    execution.retrying(failure, attempt);
     if (!(await pause(node.retry.intervalMs, env.signal))) return execution.interrupted(attempt);
+    execution.nextAttempt();
   }
   if (node.errorStrategy === "error_branch") {
     const outputs = { error_message: failure.message, error_type: failure.type };
@@ -57,12 +59,16 @@ class NodeExecution {
   readonly config: Record<string, unknown>;
   readonly #node: CompiledNode;
   readonly #env: GraphEnv;
+  readonly #step: number;
   readonly #startedAt = Date.now();
   readonly #clock = performance.now();
+  /** When the current attempt started, when it is not the first. */
+  #attemptStart: { at: number; clock: number } | null = null;
 
   constructor(node: CompiledNode, env: GraphEnv, step: number) {
     this.#node = node;
     this.#env = env;
+    this.#step = step;
     const { run, iteration } = env;
     if (run.queue.wants("onNodeStarted")) {
       const { id: nodeId, type: nodeType, title } = node;
@@ -97,6 +103,33 @@ class NodeExecution {
       attempt,
       iteration: this.#env.iteration,
     };
+  }
+
+  /** Reports a failed attempt that another will follow. */
+  retrying(error: NodeFailure, attempt: number): void {
+    const { run, iteration } = this.#env;
+    if (!run.queue.wants("onNodeRetry")) return;
+    const node = this.#node;
+    const started = this.#attemptStart ?? { at: this.#startedAt, clock: this.#clock };
+    void run.queue.send("onNodeRetry", {
+      runId: run.runId,
+      nodeId: node.id,
+      nodeType: node.type,
+      title: node.title,
+      step: this.#step,
+      inputs: this.config,
+      error,
+      attempt,
+      startedAt: started.at,
+      finishedAt: Date.now(),
+      elapsedMs: performance.now() - started.clock,
+      iteration,
+    });
+  }
+
+  /** Marks the start of the next attempt (after the pause between attempts). */
+  nextAttempt(): void {
+    this.#attemptStart = { at: Date.now(), clock: performance.now() };
   }
 
   end(handle: string | null, stored: boolean, fatal: boolean, result: NodeRunResult): NodeRunEnd {

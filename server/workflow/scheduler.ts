@@ -62,7 +62,7 @@ class GraphScheduler {
       const step = run.takeStep();
       if (step === 0) break;
       this.#running++;
-      const subgraph = node.subgraph ? this.#subgraphRunner(node) : null;
+      const subgraph = node.subgraph ? this.#subgraphRunner(node, step) : null;
       void runNode(node, this.#env, step, subgraph).then(this.#finished);
     }
     if (this.#running === 0 && (signal.aborted || this.#head >= this.#ready.length)) this.#complete();
@@ -140,10 +140,15 @@ class GraphScheduler {
   }
 
   /** Lets a container node run its sub-graph once per item, in a child pool that reads through to this one. */
-  #subgraphRunner(node: CompiledNode): SubgraphRunner {
+  #subgraphRunner(node: CompiledNode, step: number): SubgraphRunner {
     const graph = node.subgraph as CompiledGraph;
     return {
       run: async (scope, { index, signal }): Promise<SubgraphRun> => {
+        const { run, iteration } = this.#env;
+        if (run.queue.wants("onSubgraphRunStarted")) {
+          const event = { runId: run.runId, nodeId: node.id, nodeType: node.type, title: node.title, step, index, iteration };
+          void run.queue.send("onSubgraphRunStarted", { ...event, startedAt: Date.now() });
+        }
         const pool = this.#env.pool.child();
         pool.setOutputs(node.id, scope);
         const env = { run: this.#env.run, pool, graphInputs: scope, iteration: { nodeId: node.id, index } };

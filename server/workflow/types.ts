@@ -164,6 +164,41 @@ export interface NodeStartedEvent {
   iteration: IterationScope | null;
 }
 
+/** An attempt of a node that failed with another to follow (`node_retry`). Times are epoch ms. */
+export interface NodeRetryEvent {
+  runId: string;
+  nodeId: string;
+  nodeType: string;
+  title: string;
+  /** The node's step, as in its `NodeStartedEvent`. */
+  step: number;
+  /** The resolved config the attempt ran with. */
+  inputs: Record<string, unknown>;
+  error: NodeFailure;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  startedAt: number;
+  finishedAt: number;
+  elapsedMs: number;
+  iteration: IterationScope | null;
+}
+
+/** A container node (an iteration) starting its sub-graph for one item (`iteration_next`). */
+export interface SubgraphRunStartedEvent {
+  runId: string;
+  /** The container node. */
+  nodeId: string;
+  nodeType: string;
+  title: string;
+  /** The container's step, as in its `NodeStartedEvent`. */
+  step: number;
+  /** The item's index, from 0. */
+  index: number;
+  startedAt: number;
+  /** Where the container itself runs. */
+  iteration: IterationScope | null;
+}
+
 /** A run about to start (`workflow_started`). */
 export interface RunStartedEvent {
   runId: string;
@@ -209,6 +244,10 @@ export interface RunResult {
 export interface ExecutionObserver {
   onRunStarted?(event: RunStartedEvent): void | Promise<void>;
   onNodeStarted?(event: NodeStartedEvent): void | Promise<void>;
+  /** A failed attempt with a retry to follow; the node's one `onNodeFinished` comes after its last attempt. */
+  onNodeRetry?(event: NodeRetryEvent): void | Promise<void>;
+  /** A container node starting an item, after its `onNodeStarted` and before the item's nodes start. */
+  onSubgraphRunStarted?(event: SubgraphRunStartedEvent): void | Promise<void>;
   onNodeFinished?(result: NodeRunResult): void | Promise<void>;
   onTextChunk?(event: TextChunkEvent): void | Promise<void>;
   onRunFinished?(result: RunResult): void | Promise<void>;

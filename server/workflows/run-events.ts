@@ -1,5 +1,5 @@
 import type { components } from "../../generated/api-types.ts";
-import type { NodeStartedEvent, TextChunkEvent } from "../workflow/index.ts";
+import type { NodeRetryEvent, NodeStartedEvent, SubgraphRunStartedEvent, TextChunkEvent } from "../workflow/index.ts";
 import type { NodeRecord, RunRecord } from "./run-records.ts";
 
 type S = components["schemas"];
@@ -76,6 +76,77 @@ export function runEvents(run: Pick<RunRecord, "id" | "workflowId" | "version">)
           files: [],
           iteration_id: node.iterationNodeId,
           iteration_index: node.iterationIndex,
+        },
+      };
+    },
+
+    nodeRetry(event: NodeRetryEvent, executionId: string): StreamEvent {
+      return {
+        event: "node_retry",
+        ...ids,
+        data: {
+          id: executionId,
+          node_id: event.nodeId,
+          node_type: event.nodeType,
+          title: event.title,
+          index: event.step,
+          predecessor_node_id: null,
+          inputs: event.inputs,
+          process_data: null,
+          outputs: null,
+          status: "retry",
+          error: event.error.message,
+          elapsed_time: seconds(event.elapsedMs),
+          execution_metadata: { total_tokens: 0 },
+          created_at: unix(event.startedAt),
+          finished_at: unix(event.finishedAt),
+          retry_index: event.attempt - 1,
+          files: [],
+          iteration_id: event.iteration?.nodeId ?? null,
+          iteration_index: event.iteration?.index ?? null,
+        },
+      };
+    },
+
+    iterationStarted(event: NodeStartedEvent, executionId: string): StreamEvent {
+      const { nodeId: node_id, nodeType: node_type, title } = event;
+      return {
+        event: "iteration_started",
+        ...ids,
+        data: { id: executionId, node_id, node_type, title, created_at: unix(event.startedAt), inputs: null, metadata: {}, extras: {} },
+      };
+    },
+
+    iterationNext(event: SubgraphRunStartedEvent, executionId: string): StreamEvent {
+      const { nodeId: node_id, nodeType: node_type, title, index } = event;
+      return {
+        event: "iteration_next",
+        ...ids,
+        data: { id: executionId, node_id, node_type, title, index, created_at: unix(event.startedAt), extras: {} },
+      };
+    },
+
+    /** An iteration node's end; `steps` is how many items it started. Its tokens are its own, as recorded. */
+    iterationCompleted(node: NodeRecord, steps: number): StreamEvent {
+      return {
+        event: "iteration_completed",
+        ...ids,
+        data: {
+          id: node.id,
+          node_id: node.nodeId,
+          node_type: node.nodeType,
+          title: node.title,
+          outputs: node.outputs,
+          inputs: node.inputs,
+          status: finishedStatusOf(node),
+          error: node.error?.message ?? null,
+          elapsed_time: seconds(node.elapsedMs),
+          total_tokens: node.tokens,
+          execution_metadata: { total_tokens: node.tokens },
+          created_at: unix(node.startedAt),
+          finished_at: unix(node.finishedAt),
+          steps,
+          extras: {},
         },
       };
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createProbe, edge, graph, node, resultOf, run, start, statuses } from "./support.ts";
+import { createProbe, edge, graph, node, recordingObserver, resultOf, run, start, statuses } from "./support.ts";
 
 describe("node failures", () => {
   it("follows the error branch with error_message and error_type, and ends partial-succeeded", async () => {
@@ -81,8 +81,21 @@ describe("node failures", () => {
       ],
       [edge("start", "flaky"), edge("start", "hopeless")],
     );
-    const result = await run(workflow, { services: { probe } });
+    const observer = recordingObserver();
+    const result = await run(workflow, { services: { probe }, observer });
     expect(Object.fromEntries(probe.attempts)).toEqual({ flaky: 3, hopeless: 2 });
+    // Each failed attempt with another to follow is reported, between the node's start and its one finish.
+    expect(observer.events.filter((event) => /:flaky/.test(event))).toEqual([
+      "node_started:flaky",
+      "node_retry:flaky:1:attempt 1 failed",
+      "node_retry:flaky:2:attempt 2 failed",
+      "node_finished:flaky:succeeded",
+    ]);
+    expect(observer.events.filter((event) => /:hopeless/.test(event))).toEqual([
+      "node_started:hopeless",
+      "node_retry:hopeless:1:attempt 1 failed",
+      "node_finished:hopeless:failed",
+    ]);
     expect(result.status).toBe("partial-succeeded");
     expect(resultOf(result, "flaky")).toMatchObject({ status: "succeeded", attempt: 3, outputs: { value: "finally", attempts: 3 } });
     expect(resultOf(result, "flaky").elapsedMs).toBeGreaterThanOrEqual(55);

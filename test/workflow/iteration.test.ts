@@ -110,6 +110,27 @@ describe("iteration node", () => {
     expect(resultOf(removed, "loop").outputs).toEqual({ output: ["a", "c"] });
   });
 
+  it("tells the observer when each item starts, after the iteration's start and before the item's nodes", async () => {
+    const observer = recordingObserver();
+    await run(iterate(node("work", "probe", { value: "v" })), { inputs: { items: [1, 2] }, observer });
+    expect(observer.events.filter((event) => !/:(start|end)\b/.test(event))).toEqual([
+      "run_started",
+      "node_started:loop",
+      "item_started:loop:0",
+      "node_started:item_start",
+      "node_finished:item_start:succeeded",
+      "node_started:work",
+      "node_finished:work:succeeded",
+      "item_started:loop:1",
+      "node_started:item_start",
+      "node_finished:item_start:succeeded",
+      "node_started:work",
+      "node_finished:work:succeeded",
+      "node_finished:loop:succeeded",
+      "run_finished:succeeded",
+    ]);
+  });
+
   it("reports inner nodes to the observer with their item, and is stopped with the run", async () => {
     const observer = recordingObserver();
     const controller = new AbortController();

@@ -102,6 +102,8 @@ export function recordingObserver(delayMs = 0): ExecutionObserver & { events: st
     events,
     onRunStarted: () => write("run_started"),
     onNodeStarted: (event) => write(`node_started:${event.nodeId}`),
+    onNodeRetry: (event) => write(`node_retry:${event.nodeId}:${event.attempt}:${event.error.message}`),
+    onSubgraphRunStarted: (event) => write(`item_started:${event.nodeId}:${event.index}`),
     onNodeFinished: (result) => write(`node_finished:${result.nodeId}:${result.status}`),
     onTextChunk: (event) => write(`text_chunk:${event.text}`),
     onRunFinished: (result) => write(`run_finished:${result.status}`),

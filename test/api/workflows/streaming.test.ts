@@ -6,6 +6,7 @@ import { createTestApp, type TestApp } from "../../harness.ts";
 import {
   createWorkflowTenant,
   edge,
+  end,
   node,
   publishedWorkflow,
   readRun,
@@ -229,6 +230,144 @@ describe("a streaming run, read by a real SSE client", () => {
       ["wait", "stopped", "the run was stopped"],
     ]);
     expect(events.at(-1)!.data).toMatchObject({ status: "stopped", error: "the run was stopped", exceptions_count: 1, outputs: {} });
+  });
+
+  it("sends `node_retry` for each failed attempt that another follows, then one `node_finished`", async () => {
+    const workflowId = await publishedWorkflow(api, t, {
+      nodes: [
+        start(),
+        node("fetch", "http-request", { url: `${fake.url}/flaky?key=stream-retry&fail=2` }, { retry: { maxAttempts: 3, intervalMs: 20 } }),
+      ],
+      connections: [edge("start", "fetch")],
+    });
+    const { events } = await streamRun(workflowId, {});
+    const runId = events[0]!.workflow_run_id as string;
+    const ofFetch = events.filter((e) => e.data?.node_id === "fetch");
+    expect(ofFetch.map((e) => [e.event, e.data!.status ?? null, e.data!.retry_index ?? null])).toEqual([
+      ["node_started", null, null],
+      ["node_retry", "retry", 0],
+      ["node_retry", "retry", 1],
+      ["node_finished", "succeeded", null],
+    ]);
+    const executionId = ofFetch[0]!.data!.id;
+    expect(ofFetch[1]).toEqual({
+      event: "node_retry",
+      task_id: runId,
+      workflow_run_id: runId,
+      data: {
+        id: executionId,
+        node_id: "fetch",
+        node_type: "http-request",
+        title: "fetch",
+        index: 2,
+        predecessor_node_id: null,
+        inputs: expect.objectContaining({ method: "GET", url: `${fake.url}/flaky?key=stream-retry&fail=2` }),
+        process_data: null,
+        outputs: null,
+        status: "retry",
+        error: expect.any(String),
+        elapsed_time: expect.any(Number),
+        execution_metadata: { total_tokens: 0 },
+        created_at: expect.any(Number),
+        finished_at: expect.any(Number),
+        retry_index: 0,
+        files: [],
+        iteration_id: null,
+        iteration_index: null,
+      },
+    });
+    expect(ofFetch[3]!.data).toMatchObject({ id: executionId, outputs: { body: "ok after 3" } });
+    // The records keep the one execution, with the attempt that succeeded.
+    const run = await readRun(api, t, workflowId, runId);
+    expect(run.nodes.filter((n) => n.nodeId === "fetch").map((n) => [n.id, n.attempt, n.status])).toEqual([[executionId, 3, "succeeded"]]);
+  });
+
+  it("wraps an iteration's items in `iteration_started`, `iteration_next` per item and `iteration_completed`", async () => {
+    const workflowId = await publishedWorkflow(api, t, {
+      nodes: [
+        start([{ name: "items", type: "array" }]),
+        node("loop", "iteration", {
+          iteratorSelector: "{{#start.items#}}",
+          outputSelector: "{{#pick.output#}}",
+          graph: {
+            nodes: [
+              { id: "item_start", type: "start", typeVersion: 1, title: "item", config: {}, position: { x: 0, y: 0 } },
+              {
+                id: "pick",
+                type: "variable-aggregator",
+                typeVersion: 1,
+                title: "pick",
+                config: { variables: ["{{#loop.item#}}"] },
+                position: { x: 0, y: 0 },
+              },
+            ],
+            connections: [{ sourceNodeId: "item_start", sourceHandle: "source", targetNodeId: "pick", targetHandle: "target" }],
+          },
+        }),
+        end({ picked: "{{#loop.output#}}" }),
+      ],
+      connections: [edge("start", "loop"), edge("loop", "end")],
+    });
+    const { events } = await streamRun(workflowId, { items: ["a", "b"] });
+    const runId = events[0]!.workflow_run_id as string;
+    const ids = { task_id: runId, workflow_run_id: runId };
+    const label = (e: Event) => {
+      const data = e.data ?? {};
+      if (e.event === "iteration_next") return `iteration_next:${String(data.index)}`;
+      if (!("node_id" in data)) return e.event;
+      return `${e.event}:${String(data.node_id)}${data.iteration_index == null ? "" : `[${String(data.iteration_index)}]`}`;
+    };
+    expect(events.map(label)).toEqual([
+      "workflow_started",
+      "node_started:start",
+      "node_finished:start",
+      "node_started:loop",
+      "iteration_started:loop",
+      "iteration_next:0",
+      "node_started:item_start[0]",
+      "node_finished:item_start[0]",
+      "node_started:pick[0]",
+      "node_finished:pick[0]",
+      "iteration_next:1",
+      "node_started:item_start[1]",
+      "node_finished:item_start[1]",
+      "node_started:pick[1]",
+      "node_finished:pick[1]",
+      "iteration_completed:loop",
+      "node_finished:loop",
+      "node_started:end",
+      "node_finished:end",
+      "workflow_finished",
+    ]);
+    const loopId = events[3]!.data!.id;
+    const unix = expect.any(Number);
+    const loop = { id: loopId, node_id: "loop", node_type: "iteration", title: "loop" };
+    expect(events[4]).toEqual({
+      event: "iteration_started",
+      ...ids,
+      data: { ...loop, created_at: unix, inputs: null, metadata: {}, extras: {} },
+    });
+    expect(events[10]).toEqual({ event: "iteration_next", ...ids, data: { ...loop, index: 1, created_at: unix, extras: {} } });
+    expect(events[15]).toEqual({
+      event: "iteration_completed",
+      ...ids,
+      data: {
+        ...loop,
+        outputs: { output: ["a", "b"] },
+        inputs: { items: ["a", "b"] },
+        status: "succeeded",
+        error: null,
+        elapsed_time: expect.any(Number),
+        total_tokens: 0,
+        execution_metadata: { total_tokens: 0 },
+        created_at: unix,
+        finished_at: unix,
+        steps: 2,
+        extras: {},
+      },
+    });
+    expect(events[16]!.data).toMatchObject({ id: loopId, status: "succeeded" });
+    expect(events.at(-1)!.data).toMatchObject({ status: "succeeded", outputs: { picked: ["a", "b"] } });
   });
 
   it("pings every 10 seconds while the run goes", async () => {
