@@ -101,7 +101,12 @@ export function createServices(deps: ServiceDeps) {
       mailer: deps.mailer,
       auth,
       publicUrl: deps.publicUrl,
-      onMemberJoining: [(trx, organizationId) => metering.counts.assertCountQuota(trx, organizationId, "team_members", 1)],
+      // The quota counts people, each once: joining a second team of the organization takes no seat.
+      onMemberJoining: [
+        async (trx, { organizationId, newToOrganization }) => {
+          if (newToOrganization) await metering.counts.assertCountQuota(trx, organizationId, "team_members", 1);
+        },
+      ],
     }),
     workspaces: createWorkspaceService(db, now),
     audit: createAuditService(db),

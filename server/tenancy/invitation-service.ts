@@ -17,8 +17,16 @@ import type { TeamScope } from "./scope.ts";
 /** How long an invitation can be accepted. */
 export const INVITATION_TTL_SECONDS = 72 * 3600;
 
+/** Who is about to join a team of an organization. */
+export interface JoiningMember {
+  organizationId: string;
+  userId: string;
+  /** False when the user already has a role in another team of the organization: they take no new seat. */
+  newToOrganization: boolean;
+}
+
 /** Checks a member joining a team may run inside its transaction (the metering module's team-member quota). */
-export type MemberJoiningHook = (trx: Kysely<Database>, organizationId: string) => Promise<void>;
+export type MemberJoiningHook = (trx: Kysely<Database>, joining: JoiningMember) => Promise<void>;
 
 function statusOf(row: iq.InvitationRow, now: Date): Invitation["status"] {
   if (row.status === "pending" && row.expires_at <= now) return "expired";
@@ -63,7 +71,12 @@ export function createInvitationService(deps: {
   async function join(trx: Kysely<Database>, invitation: iq.InvitationRow, userId: string, actor: Actor): Promise<TeamMember> {
     const scope = { organizationId: invitation.organization_id, teamId: invitation.team_id } as TeamScope;
     if (await q.selectMember(trx, scope, userId)) throw new AppError("ALREADY_MEMBER");
-    for (const hook of deps.onMemberJoining ?? []) await hook(trx, invitation.organization_id);
+    const joining = {
+      organizationId: invitation.organization_id,
+      userId,
+      newToOrganization: !(await q.isOrganizationMember(trx, scope, userId)),
+    };
+    for (const hook of deps.onMemberJoining ?? []) await hook(trx, joining);
     await q.insertMember(trx, invitation.organization_id, { teamId: invitation.team_id, userId, role: invitation.role as Role });
     const accepted = await iq.markAccepted(trx, invitation.id, userId, now());
     if (accepted.numUpdatedRows !== 1n) throw new AppError("INVITATION_ALREADY_ACCEPTED");

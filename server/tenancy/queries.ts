@@ -130,6 +130,18 @@ export function selectMember(db: Kysely<Database>, scope: TeamScope, userId: str
     .executeTakeFirst();
 }
 
+/** Whether the user has a role in any team of the organization. */
+export async function isOrganizationMember(db: Kysely<Database>, scope: TenantScope, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("team_members")
+    .select("user_id")
+    .where("organization_id", "=", scope.organizationId)
+    .where("user_id", "=", userId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The team's owners, locked until the transaction ends, so two demotions cannot both pass the last-owner check. */
 export async function lockOwners(db: Kysely<Database>, scope: TeamScope): Promise<string[]> {
   const rows = await sql<{ user_id: string }>`

@@ -51,6 +51,39 @@ describe("the team_members quota", () => {
     ]);
   });
 
+  it("counts people, not memberships: a member of a full organization still joins another of its teams", async () => {
+    const t = await createTenant(api);
+    const members = [];
+    for (let i = 1; i < FREE.teamMembers; i++) members.push(await addMember(api, t.owner, t.rootTeamId, "member"));
+    const team = await api.call("createTeam", {
+      path: { organizationId: t.organizationId },
+      body: { name: "Support" },
+      headers: t.owner.headers,
+    });
+    expect(team.status).toBe(201);
+    const teamId = dataOf<{ id: string }>(team).id;
+    const member = members[0]!;
+    const token = await inviteAndGetToken(api, t.owner, teamId, member.email, "member");
+    const joined = await api.call("acceptInvitation", { body: { token }, headers: member.headers });
+    expect([joined.status, dataOf<{ userId: string; role: string }>(joined)]).toEqual([
+      200,
+      expect.objectContaining({ userId: member.id, role: "member" }),
+    ]);
+    // Someone new still finds the organization full.
+    const late = await signUp(api);
+    const refused = await api.call("acceptInvitation", {
+      body: { token: await inviteAndGetToken(api, t.owner, teamId, late.email, "member") },
+      headers: late.headers,
+    });
+    expect(refused.status).toBe(429);
+    const people = await api.db
+      .selectFrom("team_members")
+      .select((eb) => eb.fn.count<string>("user_id").distinct().as("n"))
+      .where("organization_id", "=", t.organizationId)
+      .executeTakeFirstOrThrow();
+    expect(Number(people.n)).toBe(FREE.teamMembers);
+  });
+
   it.runIf(!onPGlite())("lets exactly one of many concurrent joins take the last seat", async () => {
     const t = await createTenant(api);
     await addMember(api, t.owner, t.rootTeamId, "member");
