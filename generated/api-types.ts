@@ -977,9 +977,10 @@ export type paths = {
         get?: never;
         put?: never;
         /**
-         * @description Stop a running run: its running nodes are aborted and it ends `stopped`. Answers the stopped run
-         *     (a run executing on another server is told to stop and ends within about 10 seconds). A run
-         *     that has finished answers 409 `RUN_NOT_RUNNING`. Requires `editor`.
+         * @description Stop a running run: its running nodes are aborted and it ends `stopped`. Answers the stopped run.
+         *     A run executing on another server is told through the database's notifications and ends at once;
+         *     it may still read `running` in this answer (a server not listening ends it within about 10
+         *     seconds). A run that has finished answers 409 `RUN_NOT_RUNNING`. Requires `editor`.
          */
         post: operations["stopWorkflowRun"];
         delete?: never;

@@ -4,6 +4,7 @@ import { requestId } from "hono/request-id";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../generated/db.ts";
+import type { Notifications } from "./db/database.ts";
 import type { Handlers } from "../generated/handlers.ts";
 import { routes } from "../generated/routes.ts";
 import { createAuditService } from "./audit/service.ts";
@@ -65,10 +66,16 @@ export interface AppDeps {
   billing?: { payments?: PaymentProvider; policy?: BillingPolicy };
   /** Where webhooks may point (default: public addresses only). */
   webhooks?: WebhookNetworkPolicy;
+  /**
+   * The database's LISTEN/NOTIFY (its `DatabaseHandle`): with it, stopping a run that another server
+   * executes takes effect at once; without it, when that server next renews the run's lease (≤ 10 s).
+   */
+  notifications?: Notifications;
 }
 
-/** The dependencies with their defaults filled in; billing's and webhooks' stay optional. */
-type ServiceDeps = Required<Omit<AppDeps, "billing" | "webhooks">> & Pick<AppDeps, "billing" | "webhooks">;
+/** The dependencies with their defaults filled in; billing's, webhooks' and notifications stay optional. */
+type ServiceDeps = Required<Omit<AppDeps, "billing" | "webhooks" | "notifications">> &
+  Pick<AppDeps, "billing" | "webhooks" | "notifications">;
 
 /** The services of every module, built once per app over its dependencies. */
 export function createServices(deps: ServiceDeps) {
@@ -115,6 +122,7 @@ export function createServices(deps: ServiceDeps) {
     db,
     now,
     log: deps.logger,
+    ...(deps.notifications ? { notifications: deps.notifications } : {}),
     assertWorkflowQuota: (trx, organizationId) => metering.counts.assertCountQuota(trx, organizationId, "workflows", 1),
   });
   return { tokens, auth, tenancy, plans: createPlanService(db), workflows, billing, metering, apiKeys };

@@ -34,7 +34,7 @@ const payments = paymentProviderFromConfig(config);
 logger.info(payments.notice);
 const billing = { payments: payments.provider, policy: { graceDays: config.BILLING_GRACE_DAYS, invoiceDueDays: config.INVOICE_DUE_DAYS } };
 const webhooks = { allowPrivateNetwork: config.WEBHOOK_ALLOW_PRIVATE_NETWORK };
-const app = createApp({ ...deps, billing, webhooks });
+const app = createApp({ ...deps, billing, webhooks, notifications: database });
 const clock = () => new Date();
 const periodJob = periodJobSchedule({ db: database.db, now: clock, ...billing }, logger, config.BILLING_JOB_INTERVAL_MS);
 const scheduler = createScheduler({ db: database.db, now: clock, logger, jobs: [periodJob] });

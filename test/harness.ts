@@ -126,6 +126,7 @@ export async function createTestApp(options: Pick<AppDeps, "webhooks"> = {}) {
     authSecret: TEST_AUTH_SECRET,
     mailer: createOutboxMailer(outboxDir, logger),
     now: clock.now,
+    notifications: database,
     ...options,
   });
   const client = contractClient(app);
@@ -146,8 +147,9 @@ export async function createTestApp(options: Pick<AppDeps, "webhooks"> = {}) {
     /**
      * A second server over the same database and clock, as another instance behind a load balancer:
      * its own caches and registry of running runs, silent logs. Called with `app.request()`.
+     * `notifications: false` leaves it deaf to the database's notifications.
      */
-    anotherServer() {
+    anotherServer(options: { notifications?: boolean } = {}) {
       const silent = pino({ level: "silent" });
       return createApp({
         db: database.db,
@@ -155,6 +157,7 @@ export async function createTestApp(options: Pick<AppDeps, "webhooks"> = {}) {
         authSecret: TEST_AUTH_SECRET,
         mailer: createOutboxMailer(mkdtempSync(join(tmpdir(), "outbox-")), silent),
         now: clock.now,
+        ...(options.notifications === false ? {} : { notifications: database }),
       });
     },
 

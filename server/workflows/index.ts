@@ -5,6 +5,7 @@ import type { WorkspaceScope } from "../tenancy/scope.ts";
 import { builtinNodes, createRegistry, type AnyNodeDefinition, type NodeServices } from "../workflow/index.ts";
 import { CompiledCache } from "./compiled-cache.ts";
 import { createDefinitionService } from "./definition-service.ts";
+import type { Notifications } from "../db/database.ts";
 import { RunRegistry } from "./run-registry.ts";
 import { createRunService, type RunLimits } from "./run-service.ts";
 import { createSettingsService } from "./settings-service.ts";
@@ -15,6 +16,8 @@ export interface WorkflowDeps {
   db: Kysely<Database>;
   now: () => Date;
   log?: Logger;
+  /** The database's notifications: a stop request reaches the server executing the run at once (otherwise at its next lease renewal). */
+  notifications?: Notifications;
   /** The `workflows` count quota (the metering module's `assertCountQuota(trx, organizationId, "workflows", 1)`). */
   assertWorkflowQuota: WorkflowQuotaCheck;
   /**
@@ -39,7 +42,7 @@ export interface WorkflowDeps {
  */
 export function createWorkflowServices(deps: WorkflowDeps) {
   const registry = createRegistry([...builtinNodes, ...(deps.extraNodes ?? [])]);
-  const runs = new RunRegistry(deps.db, deps.log);
+  const runs = new RunRegistry(deps.db, deps.log, deps.notifications);
   // What runs start from, kept by the run service; the services that change it on this server say so.
   const cache = new CompiledCache({ now: () => deps.now().getTime() });
   return {

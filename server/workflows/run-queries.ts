@@ -121,15 +121,23 @@ export async function selectNodeResults(db: Kysely<Database>, scope: WorkspaceSc
   return rows.map(toNodeRecord);
 }
 
-/** Asks the server executing a run to stop it (it sees the request when it renews the lease). */
+/** The notification channel of stop requests: its payload is the id of the run to stop. */
+export const STOP_CHANNEL = "workflow_run_stop";
+
+/**
+ * Asks the server executing a run to stop it: a notification on `STOP_CHANNEL` once the transaction
+ * commits, and a mark it also sees when it next renews the lease (should it not be listening).
+ */
 export async function requestStop(db: Kysely<Database>, scope: WorkspaceScope, runId: string): Promise<void> {
-  await db
+  const stopped = await db
     .updateTable("execution_records")
     .set({ stop_requested_at: sql<Date>`now()` })
     .where("organization_id", "=", scope.organizationId)
     .where("id", "=", runId)
     .where("status", "=", "running")
-    .execute();
+    .executeTakeFirst();
+  // Sent when the transaction commits, to every server listening (see RunRegistry).
+  if (stopped.numUpdatedRows > 0n) await sql`select pg_notify(${STOP_CHANNEL}, ${runId})`.execute(db);
 }
 
 /** Extends the leases of runs this server executes; answers the ids whose stop was requested elsewhere. */
