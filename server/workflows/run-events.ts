@@ -21,6 +21,12 @@ export function finishedStatusOf(node: NodeRecord): S["Workflow.NodeFinishedStat
   return node.error && INTERRUPTIONS.has(node.error.type) ? "stopped" : "failed";
 }
 
+/** Who a node event is about, as Dify's node events open: a node that has started has an execution id and a step. */
+function startedNode(event: Pick<NodeStartedEvent, "nodeId" | "nodeType" | "title" | "step">, executionId: string) {
+  const { nodeId: node_id, nodeType: node_type, title, step: index } = event;
+  return { id: executionId, node_id, node_type, title, index, predecessor_node_id: null };
+}
+
 /** The events of one run in Dify's wire format (its service API's `executeWorkflow`). */
 export function runEvents(run: Pick<RunRecord, "id" | "workflowId" | "version">) {
   const ids = { task_id: run.id, workflow_run_id: run.id };
@@ -38,12 +44,7 @@ export function runEvents(run: Pick<RunRecord, "id" | "workflowId" | "version">)
         event: "node_started",
         ...ids,
         data: {
-          id: executionId,
-          node_id: event.nodeId,
-          node_type: event.nodeType,
-          title: event.title,
-          index: event.step,
-          predecessor_node_id: null,
+          ...startedNode(event, executionId),
           inputs: null,
           created_at: unix(event.startedAt),
           extras: {},
@@ -85,12 +86,7 @@ export function runEvents(run: Pick<RunRecord, "id" | "workflowId" | "version">)
         event: "node_retry",
         ...ids,
         data: {
-          id: executionId,
-          node_id: event.nodeId,
-          node_type: event.nodeType,
-          title: event.title,
-          index: event.step,
-          predecessor_node_id: null,
+          ...startedNode(event, executionId),
           inputs: event.inputs,
           process_data: null,
           outputs: null,
