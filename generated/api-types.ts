@@ -2206,10 +2206,20 @@ export type components = {
             outputs: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Always `false`: outputs are sent whole.
+             * @enum {boolean}
+             */
+            outputs_truncated: false;
             /** @description What it ran with: `items`, or its configuration when it failed before reading them. */
             inputs: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Always `false`: inputs are sent whole.
+             * @enum {boolean}
+             */
+            inputs_truncated: false;
             /** @description How it ended, as in `node_finished`. */
             status: components["schemas"]["Workflow.NodeFinishedStatus"];
             /** @description Why it failed, or `null`. */
@@ -2326,6 +2336,11 @@ export type components = {
             created_at: number;
             /** @description Always `null` at the start; `iteration_completed` has the inputs. */
             inputs: null;
+            /**
+             * @description Always `false`: inputs are sent whole.
+             * @enum {boolean}
+             */
+            inputs_truncated: false;
             /** @description Nothing yet. */
             metadata: {
                 [key: string]: unknown;
@@ -2434,12 +2449,27 @@ export type components = {
             inputs: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Always `false`: inputs are sent whole.
+             * @enum {boolean}
+             */
+            inputs_truncated: false;
             /** @description Always `null` here. */
             process_data: null;
+            /**
+             * @description Always `false`.
+             * @enum {boolean}
+             */
+            process_data_truncated: false;
             /** @description What it produced. */
             outputs: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Always `false`: outputs are sent whole.
+             * @enum {boolean}
+             */
+            outputs_truncated: false;
             /** @description How it ended. */
             status: components["schemas"]["Workflow.NodeFinishedStatus"];
             /** @description Why it failed, or `null`. */
@@ -2469,6 +2499,8 @@ export type components = {
             iteration_id: string | null;
             /** @description The iteration item's index, or `null`. */
             iteration_index: number | null;
+            /** @description Always `null`: there is no loop node yet. */
+            loop_id: null;
         };
         /** @description `node_finished`: a node ended. */
         "Workflow.NodeFinishedEvent": {
@@ -2525,10 +2557,25 @@ export type components = {
             inputs: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Always `false`: inputs are sent whole.
+             * @enum {boolean}
+             */
+            inputs_truncated: false;
             /** @description Always `null` here. */
             process_data: null;
+            /**
+             * @description Always `false`.
+             * @enum {boolean}
+             */
+            process_data_truncated: false;
             /** @description Always `null`: a failed attempt produced nothing. */
             outputs: null;
+            /**
+             * @description Always `false`: outputs are sent whole.
+             * @enum {boolean}
+             */
+            outputs_truncated: false;
             /**
              * @description Always `retry`.
              * @enum {string}
@@ -2566,6 +2613,8 @@ export type components = {
             iteration_id: string | null;
             /** @description The iteration item's index, or `null`. */
             iteration_index: number | null;
+            /** @description Always `null`: there is no loop node yet. */
+            loop_id: null;
         };
         /**
          * @description `node_retry`: an attempt of a node failed and another follows (its `retry` policy). The node's
@@ -2605,6 +2654,11 @@ export type components = {
             /** @description Always `null` at the start; `node_finished` has the inputs. */
             inputs: null;
             /**
+             * @description Always `false`: inputs are sent whole.
+             * @enum {boolean}
+             */
+            inputs_truncated: false;
+            /**
              * Format: int64
              * @description When it started, in Unix seconds.
              */
@@ -2617,6 +2671,8 @@ export type components = {
             iteration_id: string | null;
             /** @description The iteration item's index, or `null`. */
             iteration_index: number | null;
+            /** @description Always `null`: there is no loop node yet. */
+            loop_id: null;
         };
         /** @description `node_started`: a node began (skipped nodes never start). */
         "Workflow.NodeStartedEvent": {

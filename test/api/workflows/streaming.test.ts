@@ -137,10 +137,12 @@ describe("a streaming run, read by a real SSE client", () => {
         index: 3,
         predecessor_node_id: null,
         inputs: null,
+        inputs_truncated: false,
         created_at: unix,
         extras: {},
         iteration_id: null,
         iteration_index: null,
+        loop_id: null,
       },
     });
     expect(events[6]).toEqual({
@@ -154,8 +156,11 @@ describe("a streaming run, read by a real SSE client", () => {
         index: 3,
         predecessor_node_id: null,
         inputs: expect.objectContaining({ method: "GET", url: `${fake.url}/delay?ms=30` }),
+        inputs_truncated: false,
         process_data: null,
+        process_data_truncated: false,
         outputs: expect.objectContaining({ status_code: 200 }),
+        outputs_truncated: false,
         status: "succeeded",
         error: null,
         elapsed_time: expect.any(Number),
@@ -165,6 +170,7 @@ describe("a streaming run, read by a real SSE client", () => {
         files: [],
         iteration_id: null,
         iteration_index: null,
+        loop_id: null,
       },
     });
     expect(events.filter((e) => e.event === "text_chunk")).toEqual(
@@ -262,8 +268,11 @@ describe("a streaming run, read by a real SSE client", () => {
         index: 2,
         predecessor_node_id: null,
         inputs: expect.objectContaining({ method: "GET", url: `${fake.url}/flaky?key=stream-retry&fail=2` }),
+        inputs_truncated: false,
         process_data: null,
+        process_data_truncated: false,
         outputs: null,
+        outputs_truncated: false,
         status: "retry",
         error: expect.any(String),
         elapsed_time: expect.any(Number),
@@ -274,6 +283,7 @@ describe("a streaming run, read by a real SSE client", () => {
         files: [],
         iteration_id: null,
         iteration_index: null,
+        loop_id: null,
       },
     });
     expect(ofFetch[3]!.data).toMatchObject({ id: executionId, outputs: { body: "ok after 3" } });
@@ -345,7 +355,7 @@ describe("a streaming run, read by a real SSE client", () => {
     expect(events[4]).toEqual({
       event: "iteration_started",
       ...ids,
-      data: { ...loop, created_at: unix, inputs: null, metadata: {}, extras: {} },
+      data: { ...loop, created_at: unix, inputs: null, inputs_truncated: false, metadata: {}, extras: {} },
     });
     expect(events[10]).toEqual({ event: "iteration_next", ...ids, data: { ...loop, index: 1, created_at: unix, extras: {} } });
     expect(events[15]).toEqual({
@@ -354,7 +364,9 @@ describe("a streaming run, read by a real SSE client", () => {
       data: {
         ...loop,
         outputs: { output: ["a", "b"] },
+        outputs_truncated: false,
         inputs: { items: ["a", "b"] },
+        inputs_truncated: false,
         status: "succeeded",
         error: null,
         elapsed_time: expect.any(Number),
