@@ -2722,6 +2722,11 @@ export type components = {
              */
             intervalMs: number;
         };
+        /** @description The user who started a run, in `workflow_finished`. */
+        "Workflow.RunCreator": {
+            /** @description The user's id. */
+            id: components["schemas"]["Common.Id"];
+        };
         /** @description `error`: the run could not be carried through (a fault on our side); the stream closes after it. */
         "Workflow.RunErrorEvent": {
             /**
@@ -2914,6 +2919,8 @@ export type components = {
             files: {
                 [key: string]: unknown;
             }[];
+            /** @description Who started the run, or `null` when no user did (Dify also sends the user's name and email). */
+            created_by: components["schemas"]["Workflow.RunCreator"] | null;
         };
         /** @description `workflow_finished`: the run ended; the stream closes after it. */
         "Workflow.WorkflowFinishedEvent": {

@@ -185,6 +185,7 @@ export function runEvents(run: Pick<RunRecord, "id" | "workflowId" | "version">)
           finished_at: unix(finished.finishedAt ?? Date.now()),
           exceptions_count: nodes.filter((node) => node.recovery !== null).length,
           files: [],
+          created_by: finished.createdBy === null ? null : { id: finished.createdBy },
         },
       };
     },

@@ -196,6 +196,7 @@ describe("a streaming run, read by a real SSE client", () => {
         finished_at: unix,
         exceptions_count: 0,
         files: [],
+        created_by: { id: t.owner.id },
       },
     });
 
