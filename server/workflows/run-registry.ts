@@ -10,6 +10,9 @@ export const LEASE_RENEWAL_MS = 10_000;
 /** How long the stop channel stays subscribed after the last run ends, so steady traffic keeps one subscription. */
 const IDLE_SUBSCRIPTION_MS = 5_000;
 
+/** After a failed subscription, how long runs go without one before it is tried again. */
+const SUBSCRIBE_RETRY_MS = 5_000;
+
 interface ActiveRun {
   controller: AbortController;
   /** Settles once the run's record is finished. */
@@ -31,6 +34,7 @@ export class RunRegistry {
   #timer: ReturnType<typeof setInterval> | null = null;
   #subscription: Promise<Subscription | null> | null = null;
   #idle: ReturnType<typeof setTimeout> | null = null;
+  #retryAfter = 0;
 
   constructor(db: Kysely<Database>, log?: Logger, notifications?: Notifications) {
     this.#db = db;
@@ -59,7 +63,7 @@ export class RunRegistry {
   #subscribe(): void {
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = null;
-    if (!this.#notifications || this.#subscription) return;
+    if (!this.#notifications || this.#subscription || Date.now() < this.#retryAfter) return;
     const subscription = this.#notifications
       .listen(
         STOP_CHANNEL,
@@ -70,6 +74,7 @@ export class RunRegistry {
       )
       .catch((error: unknown) => {
         this.#log?.warn({ err: error }, "could not listen for stop requests; they take effect at the next lease renewal");
+        this.#retryAfter = Date.now() + SUBSCRIBE_RETRY_MS;
         if (this.#subscription === subscription) this.#subscription = null;
         return null;
       });

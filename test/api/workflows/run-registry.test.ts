@@ -1,0 +1,63 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPostgres, type DatabaseHandle, type Notifications } from "../../../server/db/database.ts";
+import { RunRegistry } from "../../../server/workflows/run-registry.ts";
+import { openTestDatabase } from "../../harness.ts";
+
+let database: DatabaseHandle;
+let unreachable: DatabaseHandle;
+beforeAll(async () => {
+  database = await openTestDatabase();
+  // A server nobody listens on: every subscription to it fails, as when the database is down.
+  unreachable = openPostgres("postgres://postgres@127.0.0.1:1/none", 1);
+});
+afterAll(async () => {
+  await unreachable.close();
+  await database.close();
+});
+
+/** A run the test ends when it likes. */
+function heldRun() {
+  let end!: () => void;
+  const done = new Promise<void>((resolve) => (end = resolve));
+  return { run: { controller: new AbortController(), done }, end };
+}
+
+describe("the run registry's stop subscription", () => {
+  it("aborts a run when its stop is notified, and only that run", async () => {
+    const registry = new RunRegistry(database.db, undefined, database);
+    const [a, b] = [heldRun(), heldRun()];
+    registry.add("01a24400-0000-7000-8000-00000000000a", a.run);
+    registry.add("01a24400-0000-7000-8000-00000000000b", b.run);
+    const aborted = new Promise((resolve) => a.run.controller.signal.addEventListener("abort", resolve));
+    // The subscription is made as the first run is added; a notification before it is made is the renewal's to catch.
+    for (let i = 0; i < 200 && !a.run.controller.signal.aborted; i++) {
+      await sql`select pg_notify('workflow_run_stop', ${"01a24400-0000-7000-8000-00000000000a"})`.execute(database.db);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await aborted;
+    expect([a.run.controller.signal.aborted, b.run.controller.signal.aborted]).toEqual([true, false]);
+    a.end();
+    b.end();
+  });
+
+  it("goes on without one when the database cannot be listened to, trying again only after a pause", async () => {
+    let attempts = 0;
+    const failing: Notifications = {
+      listen: (...args) => {
+        attempts++;
+        return unreachable.listen(...args);
+      },
+    };
+    const registry = new RunRegistry(database.db, undefined, failing);
+    const first = heldRun();
+    registry.add("01a24400-0000-7000-8000-0000000000c1", first.run);
+    // Let the failed attempt settle, then add more runs within the pause.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const more = [heldRun(), heldRun()];
+    more.forEach((held, i) => registry.add(`01a24400-0000-7000-8000-0000000000d${i}`, held.run));
+    expect(attempts).toBe(1);
+    expect(registry.get("01a24400-0000-7000-8000-0000000000c1")).toBe(first.run);
+    for (const held of [first, ...more]) held.end();
+  });
+});
