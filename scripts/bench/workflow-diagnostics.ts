@@ -47,7 +47,9 @@ export function watchPauses(): () => void {
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const kind = GC_KINDS[(entry as unknown as { detail: { kind: number } }).detail.kind] ?? "other";
-      pauses.set(kind, [...(pauses.get(kind) ?? []), entry.duration]);
+      const durations = pauses.get(kind);
+      if (durations) durations.push(entry.duration);
+      else pauses.set(kind, [entry.duration]);
     }
   });
   observer.observe({ entryTypes: ["gc"] });

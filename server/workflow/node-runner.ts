@@ -62,8 +62,9 @@ class NodeExecution {
   readonly #step: number;
   readonly #startedAt = Date.now();
   readonly #clock = performance.now();
-  /** When the current attempt started, when it is not the first. */
-  #attemptStart: { at: number; clock: number } | null = null;
+  /** When the current attempt started: the node's start, then each retry's. */
+  #attemptStartedAt = this.#startedAt;
+  #attemptClock = this.#clock;
 
   constructor(node: CompiledNode, env: GraphEnv, step: number) {
     this.#node = node;
@@ -110,7 +111,6 @@ class NodeExecution {
     const { run, iteration } = this.#env;
     if (!run.queue.wants("onNodeRetry")) return;
     const node = this.#node;
-    const started = this.#attemptStart ?? { at: this.#startedAt, clock: this.#clock };
     void run.queue.send("onNodeRetry", {
       runId: run.runId,
       nodeId: node.id,
@@ -120,16 +120,17 @@ class NodeExecution {
       inputs: this.config,
       error,
       attempt,
-      startedAt: started.at,
+      startedAt: this.#attemptStartedAt,
       finishedAt: Date.now(),
-      elapsedMs: performance.now() - started.clock,
+      elapsedMs: performance.now() - this.#attemptClock,
       iteration,
     });
   }
 
   /** Marks the start of the next attempt (after the pause between attempts). */
   nextAttempt(): void {
-    this.#attemptStart = { at: Date.now(), clock: performance.now() };
+    this.#attemptStartedAt = Date.now();
+    this.#attemptClock = performance.now();
   }
 
   end(handle: string | null, stored: boolean, fatal: boolean, result: NodeRunResult): NodeRunEnd {

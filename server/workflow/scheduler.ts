@@ -146,8 +146,17 @@ class GraphScheduler {
       run: async (scope, { index, signal }): Promise<SubgraphRun> => {
         const { run, iteration } = this.#env;
         if (run.queue.wants("onSubgraphRunStarted")) {
-          const event = { runId: run.runId, nodeId: node.id, nodeType: node.type, title: node.title, step, index, iteration };
-          void run.queue.send("onSubgraphRunStarted", { ...event, startedAt: Date.now() });
+          const { id: nodeId, type: nodeType, title } = node;
+          void run.queue.send("onSubgraphRunStarted", {
+            runId: run.runId,
+            nodeId,
+            nodeType,
+            title,
+            step,
+            index,
+            startedAt: Date.now(),
+            iteration,
+          });
         }
         const pool = this.#env.pool.child();
         pool.setOutputs(node.id, scope);

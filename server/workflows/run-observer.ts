@@ -13,6 +13,8 @@ const ITERATION = "iteration";
  * nodes with their item's index.
  */
 export function observeRun(recorder: RunRecorder, stream: RunEventStream | null): ExecutionObserver {
+  /** Items started per iteration node execution, for `iteration_completed`'s `steps`. */
+  const items = new Map<string, number>();
   const observer: ExecutionObserver = {
     onNodeStarted(event) {
       recorder.onNodeStarted(event);
@@ -36,8 +38,6 @@ export function observeRun(recorder: RunRecorder, stream: RunEventStream | null)
       stream?.close(stream.events.workflowFinished(recorder.record, recorder.nodes));
     },
   };
-  /** Items started per iteration node execution, for `iteration_completed`. */
-  const items = new Map<string, number>();
   if (stream) {
     observer.onRunStarted = (event) => stream.send(stream.events.workflowStarted(event.inputs, event.startedAt));
     observer.onTextChunk = (event) => stream.send(stream.events.textChunk(event));
