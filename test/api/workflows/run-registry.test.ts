@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPostgres, type DatabaseHandle, type Notifications } from "../../../server/db/database.ts";
+import { openPostgres, type DatabaseHandle, type Notifications, type Subscription } from "../../../server/db/database.ts";
 import { RunRegistry } from "../../../server/workflows/run-registry.ts";
 import { openTestDatabase } from "../../harness.ts";
 
@@ -39,6 +39,35 @@ describe("the run registry's stop subscription", () => {
     expect([a.run.controller.signal.aborted, b.run.controller.signal.aborted]).toEqual([true, false]);
     a.end();
     b.end();
+  });
+
+  it("listens again with the next run once its subscription reports it was lost", async () => {
+    // The database's own subscriptions, counted; a loss is reported as the handle reports one
+    // (test/db/notifications.test.ts terminates a real listening connection to see it).
+    const made: { subscription: Promise<Subscription>; lose: () => void }[] = [];
+    const counted: Notifications = {
+      listen: (channel, onMessage, onLost) => {
+        const subscription = database.listen(channel, onMessage, onLost);
+        made.push({ subscription, lose: () => onLost?.() });
+        return subscription;
+      },
+    };
+    const registry = new RunRegistry(database.db, undefined, counted);
+    const first = heldRun();
+    registry.add("01a24400-0000-7000-8000-0000000000e1", first.run);
+    await made[0]!.subscription;
+    made[0]!.lose();
+    const second = heldRun();
+    registry.add("01a24400-0000-7000-8000-0000000000e2", second.run);
+    expect(made).toHaveLength(2);
+    await made[1]!.subscription;
+    const aborted = new Promise((resolve) => second.run.controller.signal.addEventListener("abort", resolve));
+    await sql`select pg_notify('workflow_run_stop', ${"01a24400-0000-7000-8000-0000000000e2"})`.execute(database.db);
+    await aborted;
+    expect(first.run.controller.signal.aborted).toBe(false);
+    await (await made[0]!.subscription).close();
+    first.end();
+    second.end();
   });
 
   it("goes on without one when the database cannot be listened to, trying again only after a pause", async () => {
