@@ -199,8 +199,22 @@ export function createUsageMeter(deps: { db: Kysely<Database>; now: () => Date; 
       const [periodStart, periodEnd] = [plan.periodStart.toISOString(), plan.periodEnd.toISOString()];
       return events.map((event) => {
         const quota = PERIOD_QUOTAS[event.type];
+        // Spelled out rather than spread: a spread's copy makes every property after it a slow,
+        // shape-changing store, and this runs once per event on the hot path.
         return {
-          ...event,
+          id: event.id,
+          key: event.key,
+          type: event.type,
+          quantity: event.quantity,
+          unit: event.unit,
+          workspace_id: event.workspace_id,
+          cost_amount: event.cost_amount,
+          cost_scale: event.cost_scale,
+          currency: event.currency,
+          metadata: event.metadata,
+          recorded_at: event.recorded_at,
+          hour_start: event.hour_start,
+          day_start: event.day_start,
           ord: ord++,
           grp,
           organization_id: organizationId,

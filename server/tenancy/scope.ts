@@ -57,15 +57,15 @@ async function selectScopes(db: Kysely<Database>, lookups: readonly ScopeLookup[
 /** The scope of a lookup's row: the caller's effective role there, or 404 when it has none. */
 function toScope(lookup: ScopeLookup, row: ScopeRow | undefined): TenantScope {
   if (!row?.o_organization_id) throw notFound();
-  const base = { userId: lookup.userId, organizationId: row.o_organization_id, rootRole: row.o_root_role };
+  const { o_organization_id: organizationId, o_root_role: rootRole } = row;
   if (lookup.kind === "organization") {
     if (!row.o_is_member) throw notFound();
-    return { ...base, teamId: null, workspaceId: null, role: row.o_root_role ?? "member" };
+    return { userId: lookup.userId, organizationId, teamId: null, workspaceId: null, rootRole, role: rootRole ?? "member" };
   }
-  const raised = raisesTo(row.o_root_role);
+  const raised = raisesTo(rootRole);
   const role = row.o_team_role && raised ? stronger(row.o_team_role, raised) : (row.o_team_role ?? raised);
   if (!role) throw notFound();
-  return { ...base, teamId: row.o_team_id, workspaceId: row.o_workspace_id, role };
+  return { userId: lookup.userId, organizationId, teamId: row.o_team_id, workspaceId: row.o_workspace_id, rootRole, role };
 }
 
 /**

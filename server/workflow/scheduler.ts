@@ -35,7 +35,8 @@ class GraphScheduler {
 
   constructor(graph: CompiledGraph, env: Omit<GraphEnv, "signal">, outerSignal: AbortSignal) {
     this.#graph = graph;
-    this.#env = { ...env, signal: this.#controller.signal };
+    const { run, pool, graphInputs, iteration } = env;
+    this.#env = { run, pool, signal: this.#controller.signal, graphInputs, iteration };
     // Every running node listens for the graph's abort; as many as the concurrency is expected, not a leak.
     setMaxListeners(0, this.#controller.signal);
     this.#outerSignal = outerSignal;

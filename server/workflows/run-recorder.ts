@@ -102,7 +102,6 @@ export class RunRecorder {
 
   #runWrite(nodes: readonly NodeRecord[], finished?: RunRecord): RunWrite {
     const { organizationId, workspaceId } = this.#scope;
-    const opening = this.#opening ? { opening: this.#opening } : {};
-    return { organizationId, workspaceId, runId: this.record.id, ...opening, nodes, ...(finished ? { finished } : {}) };
+    return { organizationId, workspaceId, runId: this.record.id, opening: this.#opening, nodes, finished: finished ?? null };
   }
 }

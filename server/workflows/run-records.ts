@@ -72,20 +72,41 @@ export function toNodeRecord(result: NodeRunResult, start: { id: string; step: n
 export function runningRecord(
   run: Pick<RunRecord, "id" | "workflowId" | "version" | "responseMode" | "inputs" | "startedAt" | "createdBy">,
 ): RunRecord {
-  return { ...run, status: "running", outputs: {}, error: null, totalTokens: 0, totalSteps: 0, elapsedMs: null, finishedAt: null };
+  return {
+    id: run.id,
+    workflowId: run.workflowId,
+    version: run.version,
+    status: "running",
+    responseMode: run.responseMode,
+    inputs: run.inputs,
+    outputs: {},
+    error: null,
+    totalTokens: 0,
+    totalSteps: 0,
+    elapsedMs: null,
+    startedAt: run.startedAt,
+    finishedAt: null,
+    createdBy: run.createdBy,
+  };
 }
 
 /** The record of a run once the engine has finished it. */
 export function finishedRecord(running: RunRecord, result: RunResult): RunRecord {
   return {
-    ...running,
+    id: running.id,
+    workflowId: running.workflowId,
+    version: running.version,
     status: result.status,
+    responseMode: running.responseMode,
+    inputs: running.inputs,
     outputs: result.outputs,
     error: result.error,
     totalTokens: result.totalTokens,
     totalSteps: result.totalSteps,
     elapsedMs: result.elapsedMs,
+    startedAt: running.startedAt,
     finishedAt: new Date(result.finishedAt),
+    createdBy: running.createdBy,
   };
 }
 

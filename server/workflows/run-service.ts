@@ -188,8 +188,13 @@ export function createRunService(deps: RunDeps) {
     const recorder = new RunRecorder(write, scope, running, opened.opening);
     const stream = running.responseMode === "streaming" ? new RunEventStream(runEvents(running)) : null;
     const controller = new AbortController();
+    const http = { allowPrivateNetwork: opened.allowPrivateNetwork };
+    // Objects of one shape on every run, no spreads: this is the hot path of every run.
     const done = executeWorkflow(compiled, {
-      ...limits,
+      concurrency: limits.concurrency,
+      maxSteps: limits.maxSteps,
+      timeLimitMs: limits.timeLimitMs,
+      defaultNodeTimeoutMs: limits.defaultNodeTimeoutMs,
       inputs: running.inputs,
       runId: running.id,
       systemVariables: {
@@ -198,7 +203,7 @@ export function createRunService(deps: RunDeps) {
         workspace_id: scope.workspaceId,
         version: running.version,
       },
-      services: { ...deps.nodeServices?.(scope), http: { allowPrivateNetwork: opened.allowPrivateNetwork } },
+      services: deps.nodeServices ? { ...deps.nodeServices(scope), http } : { http },
       observer: observeRun(recorder, stream),
       signal: controller.signal,
     }).then(

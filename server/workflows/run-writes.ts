@@ -106,10 +106,10 @@ export interface RunWrite {
   workspaceId: string;
   runId: string;
   /** Records the run itself, with this write (its first). */
-  opening?: RunRecordOpening;
+  opening?: RunRecordOpening | null;
   nodes: readonly NodeRecord[];
   /** The run's end; only a run still `running` takes it, so a late writer cannot undo a recovery. */
-  finished?: RunRecord;
+  finished?: RunRecord | null;
 }
 
 /**
