@@ -1,3 +1,4 @@
+export { AbortSwitch, type AbortListener } from "./abort-switch.ts";
 export { compileWorkflow, type CompiledGraph, type CompiledNode } from "./compile.ts";
 export { defineNode, type AnyNodeDefinition, type ConfigProblem, type JsonSchema, type NodeDefinition } from "./define-node.ts";
 export { GraphValidationError, NodeError, type GraphValidationCode, type GraphValidationDetails, type LocalizedMessage } from "./errors.ts";

@@ -1,5 +1,6 @@
 import type { CompiledNode } from "./compile.ts";
 import { NodeError } from "./errors.ts";
+import type { AbortListener } from "./abort-switch.ts";
 import type { GraphEnv } from "./run-state.ts";
 import type { NodeContext, NodeOutcome, SubgraphRunner, VariableReader } from "./types.ts";
 
@@ -15,7 +16,7 @@ export function attemptNode(
   attempt: number,
   subgraph: SubgraphRunner | null,
 ): NodeOutcome | Promise<NodeOutcome> {
-  if (env.signal.aborted) throw env.signal.reason;
+  if (env.abort.aborted) throw env.abort.reason;
   const ctx = new AttemptContext(node, env, config, attempt, subgraph);
   const returned = node.definition.run(ctx);
   if (!(returned instanceof Promise)) return checkOutcome(returned);
@@ -27,7 +28,7 @@ export function attemptNode(
  * microseconds, more than all the rest of a no-op node's bookkeeping. Methods live on the class
  * rather than in per-node closures for the same reason.
  */
-class AttemptContext implements NodeContext {
+class AttemptContext implements NodeContext, AbortListener {
   readonly node: NodeContext["node"];
   readonly config: Record<string, unknown>;
   readonly variables: VariableReader;
@@ -68,16 +69,16 @@ class AttemptContext implements NodeContext {
   }
 
   race(pending: Promise<NodeOutcome>, timeoutMs: number | null): Promise<NodeOutcome> {
-    const graphSignal = this.#env.signal;
+    const graphAbort = this.#env.abort;
     return new Promise<NodeOutcome>((resolve, reject) => {
       this.#settle = (ok, value) => {
         this.#settle = null;
         clearTimeout(this.#timer);
-        graphSignal.removeEventListener("abort", this);
+        graphAbort.unlisten(this);
         if (ok) resolve(value as NodeOutcome);
         else reject(value);
       };
-      graphSignal.addEventListener("abort", this);
+      graphAbort.listen(this);
       if (timeoutMs !== null) this.#timer = setTimeout(abortOnTimeout, timeoutMs, this, timeoutMs);
       pending.then(
         (outcome) => {
@@ -92,9 +93,9 @@ class AttemptContext implements NodeContext {
     });
   }
 
-  /** The graph's abort, delivered to this object as an EventListener. */
-  handleEvent(): void {
-    this.abort(this.#env.signal.reason);
+  /** The graph's abort, delivered to this object as its listener. */
+  onAbort(reason: unknown): void {
+    this.abort(reason);
   }
 
   abort(reason: unknown): void {

@@ -1,3 +1,4 @@
+import type { AbortSwitch } from "./abort-switch.ts";
 import type { CompiledNode } from "./compile.ts";
 import { toNodeFailure } from "./errors.ts";
 import { attemptNode } from "./node-attempt.ts";
@@ -35,12 +36,12 @@ export async function runNode(node: CompiledNode, env: GraphEnv, step: number, s
       const result = execution.result("succeeded", outcome.outputs, null, null, attempt, outcome);
       return execution.end(outcome.handle ?? DEFAULT_SOURCE_HANDLE, true, false, result);
     } catch (error) {
-      if (env.signal.aborted) return execution.interrupted(attempt);
+      if (env.abort.aborted) return execution.interrupted(attempt);
       failure = toNodeFailure(error);
     }
     if (attempt >= node.retry.maxAttempts) break;
     execution.retrying(failure, attempt);
-    if (!(await pause(node.retry.intervalMs, env.signal))) return execution.interrupted(attempt);
+    if (!(await pause(node.retry.intervalMs, env.abort))) return execution.interrupted(attempt);
     execution.nextAttempt();
   }
   if (node.errorStrategy === "error_branch") {
@@ -139,23 +140,25 @@ class NodeExecution {
 
   /** Ended because its graph was aborted: recorded as failed with the abort's reason, nothing taken. */
   interrupted(attempt: number): NodeRunEnd {
-    return this.end(null, false, false, this.result("failed", {}, toNodeFailure(this.#env.signal.reason), null, attempt));
+    return this.end(null, false, false, this.result("failed", {}, toNodeFailure(this.#env.abort.reason), null, attempt));
   }
 }
 
 /** Waits between attempts; false when the graph was aborted meanwhile. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
+function pause(ms: number, abort: AbortSwitch): Promise<boolean> {
+  if (abort.aborted) return Promise.resolve(false);
   if (ms <= 0) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
+    const listener = {
+      onAbort() {
+        clearTimeout(timer);
+        resolve(false);
+      },
     };
     const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
+      abort.unlisten(listener);
       resolve(true);
     }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
+    abort.listen(listener);
   });
 }

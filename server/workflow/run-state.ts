@@ -1,3 +1,4 @@
+import { AbortSwitch } from "./abort-switch.ts";
 import { NodeError } from "./errors.ts";
 import { ObserverQueue } from "./observer-queue.ts";
 import type { ExecutionObserver, IterationScope, NodeFailure, NodeRunResult, NodeServices } from "./types.ts";
@@ -27,8 +28,8 @@ export class RunState {
   readonly maxSteps: number;
   readonly defaultNodeTimeoutMs: number | null;
   readonly queue: ObserverQueue;
-  /** Aborting it stops every graph and node of the run. */
-  readonly controller = new AbortController();
+  /** Throwing it stops every graph and node of the run. */
+  readonly abort = new AbortSwitch();
   readonly results: NodeRunResult[] = [];
   steps = 0;
   tokens = 0;
@@ -49,7 +50,7 @@ export class RunState {
   end(status: RunEnding["status"], error: NodeFailure): void {
     if (this.ending) return;
     this.ending = { status, error };
-    this.controller.abort(new NodeError(error.type, error.message));
+    this.abort.abort(new NodeError(error.type, error.message));
   }
 
   /** Counts a node start; 0 (and the run failed) once the step limit is spent. */
@@ -72,8 +73,8 @@ export class RunState {
 export interface GraphEnv {
   run: RunState;
   pool: VariablePool;
-  /** Aborted when this graph must stop: the run ended, the enclosing node was aborted, or a node failed here. */
-  signal: AbortSignal;
+  /** Thrown when this graph must stop: the run ended, the enclosing node was aborted, or a node failed here. */
+  abort: AbortSwitch;
   graphInputs: Readonly<Record<string, unknown>>;
   iteration: IterationScope | null;
 }

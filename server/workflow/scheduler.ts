@@ -1,4 +1,4 @@
-import { setMaxListeners } from "node:events";
+import { AbortSwitch, type AbortListener } from "./abort-switch.ts";
 import type { CompiledGraph, CompiledNode } from "./compile.ts";
 import { NodeError } from "./errors.ts";
 import { runNode, type NodeRunEnd } from "./node-runner.ts";
@@ -16,15 +16,17 @@ export interface GraphOutcome {
  * run's concurrency. A node with at least one taken incoming edge runs; one whose incoming edges
  * were all not taken is skipped, and its outgoing edges are not taken either (as in Dify).
  */
-export function runGraph(graph: CompiledGraph, env: Omit<GraphEnv, "signal">, signal: AbortSignal): Promise<GraphOutcome> {
-  return new GraphScheduler(graph, env, signal).start();
+export function runGraph(graph: CompiledGraph, env: Omit<GraphEnv, "abort">, outer: AbortSwitch): Promise<GraphOutcome> {
+  return new GraphScheduler(graph, env, outer).start();
 }
 
-class GraphScheduler {
+/** Listens to the enclosing switch (the run's, or the enclosing node's) and throws its own with it. */
+class GraphScheduler implements AbortListener {
   readonly #graph: CompiledGraph;
   readonly #env: GraphEnv;
-  readonly #outerSignal: AbortSignal;
-  readonly #controller = new AbortController();
+  readonly #outer: AbortSwitch;
+  /** This graph's own switch: thrown with the outer one, or when a node fails here. */
+  readonly #abort = new AbortSwitch();
   readonly #unsettledEdges: Int32Array;
   readonly #takenEdges: Int32Array;
   readonly #ready: number[] = [];
@@ -33,32 +35,32 @@ class GraphScheduler {
   #failure: NodeFailure | null = null;
   #done: ((outcome: GraphOutcome) => void) | null = null;
 
-  constructor(graph: CompiledGraph, env: Omit<GraphEnv, "signal">, outerSignal: AbortSignal) {
+  constructor(graph: CompiledGraph, env: Omit<GraphEnv, "abort">, outer: AbortSwitch) {
     this.#graph = graph;
     const { run, pool, graphInputs, iteration } = env;
-    this.#env = { run, pool, signal: this.#controller.signal, graphInputs, iteration };
-    // Every running node listens for the graph's abort; as many as the concurrency is expected, not a leak.
-    setMaxListeners(0, this.#controller.signal);
-    this.#outerSignal = outerSignal;
+    this.#env = { run, pool, abort: this.#abort, graphInputs, iteration };
+    this.#outer = outer;
     this.#unsettledEdges = Int32Array.from(graph.nodes, (node) => node.inDegree);
     this.#takenEdges = new Int32Array(graph.nodes.length);
   }
 
   start(): Promise<GraphOutcome> {
-    if (this.#outerSignal.aborted) return Promise.resolve({ status: "stopped", error: null });
-    this.#outerSignal.addEventListener("abort", this.#onOuterAbort);
+    if (this.#outer.aborted) return Promise.resolve({ status: "stopped", error: null });
+    this.#outer.listen(this);
     const outcome = new Promise<GraphOutcome>((resolve) => (this.#done = resolve));
     this.#ready.push(this.#graph.entry);
     this.#pump();
     return outcome;
   }
 
-  readonly #onOuterAbort = () => this.#controller.abort(this.#outerSignal.reason);
+  onAbort(reason: unknown): void {
+    this.#abort.abort(reason);
+  }
 
   #pump(): void {
     const { run } = this.#env;
-    const signal = this.#controller.signal;
-    while (this.#running < run.concurrency && this.#head < this.#ready.length && !signal.aborted) {
+    const abort = this.#abort;
+    while (this.#running < run.concurrency && this.#head < this.#ready.length && !abort.aborted) {
       const node = this.#graph.nodes[this.#ready[this.#head++] as number] as CompiledNode;
       const step = run.takeStep();
       if (step === 0) break;
@@ -66,7 +68,7 @@ class GraphScheduler {
       const subgraph = node.subgraph ? this.#subgraphRunner(node, step) : null;
       void runNode(node, this.#env, step, subgraph).then(this.#finished);
     }
-    if (this.#running === 0 && (signal.aborted || this.#head >= this.#ready.length)) this.#complete();
+    if (this.#running === 0 && (abort.aborted || this.#head >= this.#ready.length)) this.#complete();
   }
 
   readonly #finished = (end: NodeRunEnd): void => {
@@ -76,13 +78,13 @@ class GraphScheduler {
     if (end.fatal && !this.#failure) {
       const error = end.result.error as NodeFailure;
       this.#failure = { type: error.type, message: `node "${node.title}" failed: ${error.message}` };
-      this.#controller.abort(new NodeError("ABORTED", `aborted because node "${node.id}" failed`));
+      this.#abort.abort(new NodeError("ABORTED", `aborted because node "${node.id}" failed`));
     }
     if (end.stored) {
       this.#env.pool.setOutputs(node.id, end.result.outputs);
       if (node.index === this.#graph.entry && this.#graph.entryAlias) this.#env.pool.setOutputs(this.#graph.entryAlias, end.result.outputs);
     }
-    if (!this.#controller.signal.aborted) this.#settleEdges(node, end.handle);
+    if (!this.#abort.aborted) this.#settleEdges(node, end.handle);
     this.#pump();
   };
 
@@ -134,9 +136,9 @@ class GraphScheduler {
     const done = this.#done;
     if (!done) return;
     this.#done = null;
-    this.#outerSignal.removeEventListener("abort", this.#onOuterAbort);
+    this.#outer.unlisten(this);
     if (this.#failure) done({ status: "failed", error: this.#failure });
-    else if (this.#controller.signal.aborted) done({ status: "stopped", error: null });
+    else if (this.#abort.aborted) done({ status: "stopped", error: null });
     else done({ status: "succeeded", error: null });
   }
 
@@ -162,8 +164,14 @@ class GraphScheduler {
         const pool = this.#env.pool.child();
         pool.setOutputs(node.id, scope);
         const env = { run: this.#env.run, pool, graphInputs: scope, iteration: { nodeId: node.id, index } };
-        const outcome = await runGraph(graph, env, signal);
-        return { status: outcome.status, error: outcome.error, variables: pool };
+        // The item's graph stops with the enclosing node's signal.
+        const { abort, release } = AbortSwitch.following(signal);
+        try {
+          const outcome = await runGraph(graph, env, abort);
+          return { status: outcome.status, error: outcome.error, variables: pool };
+        } finally {
+          release();
+        }
       },
     };
   }

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../../generated/db.ts";
 import type { Notifications, Subscription } from "../db/database.ts";
+import type { AbortSwitch } from "../workflow/index.ts";
 import { renewLeases, STOP_CHANNEL } from "./run-queries.ts";
 
 /** How often the leases of running runs are renewed (a third of their length). */
@@ -14,7 +15,8 @@ const IDLE_SUBSCRIPTION_MS = 5_000;
 const SUBSCRIBE_RETRY_MS = 5_000;
 
 interface ActiveRun {
-  controller: AbortController;
+  /** Throwing it stops the run (see executeWorkflow's `signal`). */
+  cancel: AbortSwitch;
   /** Settles once the run's record is finished. */
   done: Promise<unknown>;
 }
@@ -67,7 +69,7 @@ export class RunRegistry {
     const subscription = this.#notifications
       .listen(
         STOP_CHANNEL,
-        (runId) => this.#runs.get(runId)?.controller.abort(),
+        (runId) => this.#runs.get(runId)?.cancel.abort(undefined),
         () => {
           if (this.#subscription === subscription) this.#subscription = null;
         },
@@ -95,7 +97,7 @@ export class RunRegistry {
 
   async #renew(): Promise<void> {
     try {
-      for (const runId of await renewLeases(this.#db, [...this.#runs.keys()])) this.#runs.get(runId)?.controller.abort();
+      for (const runId of await renewLeases(this.#db, [...this.#runs.keys()])) this.#runs.get(runId)?.cancel.abort(undefined);
     } catch (error) {
       this.#log?.warn({ err: error }, "could not renew the leases of running workflow runs");
     }

@@ -7,7 +7,14 @@ import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { message } from "../messages.ts";
 import type { WorkspaceScope } from "../tenancy/scope.ts";
-import { executeWorkflow, type CompiledGraph, type ExecuteOptions, type NodeRegistry, type NodeServices } from "../workflow/index.ts";
+import {
+  AbortSwitch,
+  executeWorkflow,
+  type CompiledGraph,
+  type ExecuteOptions,
+  type NodeRegistry,
+  type NodeServices,
+} from "../workflow/index.ts";
 import type { CompiledCache } from "./compiled-cache.ts";
 import { selectGraphRows } from "./definition-queries.ts";
 import { fromGraphRows } from "./graph-rows.ts";
@@ -187,7 +194,7 @@ export function createRunService(deps: RunDeps) {
     const { running, compiled } = opened;
     const recorder = new RunRecorder(write, scope, running, opened.opening);
     const stream = running.responseMode === "streaming" ? new RunEventStream(runEvents(running)) : null;
-    const controller = new AbortController();
+    const cancel = new AbortSwitch();
     const http = { allowPrivateNetwork: opened.allowPrivateNetwork };
     // Objects of one shape on every run, no spreads: this is the hot path of every run.
     const done = executeWorkflow(compiled, {
@@ -205,7 +212,7 @@ export function createRunService(deps: RunDeps) {
       },
       services: deps.nodeServices ? { ...deps.nodeServices(scope), http } : { http },
       observer: observeRun(recorder, stream),
-      signal: controller.signal,
+      signal: cancel,
     }).then(
       () => ({ ok: true as const }),
       (error: unknown) => {
@@ -216,7 +223,7 @@ export function createRunService(deps: RunDeps) {
         return { ok: false as const, error };
       },
     );
-    runs.add(running.id, { controller, done });
+    runs.add(running.id, { cancel, done });
     return { recorder, stream, done };
   }
 
@@ -270,7 +277,7 @@ export function createRunService(deps: RunDeps) {
       });
       const active = runs.get(runId);
       if (active) {
-        active.controller.abort();
+        active.cancel.abort(undefined);
         await active.done;
       }
       return readRun(scope, workflowId, runId);

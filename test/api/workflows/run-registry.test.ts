@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres, type DatabaseHandle, type Notifications, type Subscription } from "../../../server/db/database.ts";
+import { AbortSwitch } from "../../../server/workflow/index.ts";
 import { RunRegistry } from "../../../server/workflows/run-registry.ts";
 import { openTestDatabase } from "../../harness.ts";
 
@@ -20,7 +21,7 @@ afterAll(async () => {
 function heldRun() {
   let end!: () => void;
   const done = new Promise<void>((resolve) => (end = resolve));
-  return { run: { controller: new AbortController(), done }, end };
+  return { run: { cancel: new AbortSwitch(), done }, end };
 }
 
 describe("the run registry's stop subscription", () => {
@@ -29,14 +30,14 @@ describe("the run registry's stop subscription", () => {
     const [a, b] = [heldRun(), heldRun()];
     registry.add("01a24400-0000-7000-8000-00000000000a", a.run);
     registry.add("01a24400-0000-7000-8000-00000000000b", b.run);
-    const aborted = new Promise((resolve) => a.run.controller.signal.addEventListener("abort", resolve));
+    const aborted = new Promise((resolve) => a.run.cancel.listen({ onAbort: resolve }));
     // The subscription is made as the first run is added; a notification before it is made is the renewal's to catch.
-    for (let i = 0; i < 200 && !a.run.controller.signal.aborted; i++) {
+    for (let i = 0; i < 200 && !a.run.cancel.aborted; i++) {
       await sql`select pg_notify('workflow_run_stop', ${"01a24400-0000-7000-8000-00000000000a"})`.execute(database.db);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await aborted;
-    expect([a.run.controller.signal.aborted, b.run.controller.signal.aborted]).toEqual([true, false]);
+    expect([a.run.cancel.aborted, b.run.cancel.aborted]).toEqual([true, false]);
     a.end();
     b.end();
   });
@@ -61,10 +62,10 @@ describe("the run registry's stop subscription", () => {
     registry.add("01a24400-0000-7000-8000-0000000000e2", second.run);
     expect(made).toHaveLength(2);
     await made[1]!.subscription;
-    const aborted = new Promise((resolve) => second.run.controller.signal.addEventListener("abort", resolve));
+    const aborted = new Promise((resolve) => second.run.cancel.listen({ onAbort: resolve }));
     await sql`select pg_notify('workflow_run_stop', ${"01a24400-0000-7000-8000-0000000000e2"})`.execute(database.db);
     await aborted;
-    expect(first.run.controller.signal.aborted).toBe(false);
+    expect(first.run.cancel.aborted).toBe(false);
     await (await made[0]!.subscription).close();
     first.end();
     second.end();
