@@ -39,6 +39,23 @@ export function toNodeExecution(node: NodeRecord): NodeExecution {
   };
 }
 
+/** The summary's fields and then the run's own, spelled out: every blocking run answers one of these. */
 export function toWorkflowRun(run: RunRecord, nodes: readonly NodeRecord[]): WorkflowRun {
-  return { ...toRunSummary(run), inputs: run.inputs, outputs: run.outputs, nodes: nodes.map(toNodeExecution) };
+  return {
+    id: run.id,
+    workflowId: run.workflowId,
+    version: run.version,
+    status: run.status,
+    error: run.error,
+    totalTokens: run.totalTokens,
+    totalSteps: run.totalSteps,
+    elapsedMs: run.elapsedMs,
+    responseMode: run.responseMode,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    createdBy: run.createdBy,
+    inputs: run.inputs,
+    outputs: run.outputs,
+    nodes: nodes.map(toNodeExecution),
+  };
 }
