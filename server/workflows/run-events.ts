@@ -9,7 +9,8 @@ export type StreamEvent = S["Workflow.WorkflowStreamEvent"];
 const INTERRUPTIONS = new Set(["STOPPED", "ABORTED", "RUN_TIME_LIMIT", "STEP_LIMIT_EXCEEDED", "OBSERVER_FAILED"]);
 
 const seconds = (ms: number) => ms / 1000;
-const unix = (at: Date | number) => Math.floor((typeof at === "number" ? at : at.getTime()) / 1000);
+const unix = (at: Date | number | string) =>
+  Math.floor((typeof at === "number" ? at : typeof at === "string" ? Date.parse(at) : at.getTime()) / 1000);
 
 /**
  * A node's status in Dify's words: a failure its error strategy absorbed is `exception`, one that

@@ -33,8 +33,8 @@ export function toNodeExecution(node: NodeRecord): NodeExecution {
     attempt: node.attempt,
     tokens: node.tokens,
     elapsedMs: node.elapsedMs,
-    startedAt: node.startedAt.toISOString(),
-    finishedAt: node.finishedAt.toISOString(),
+    startedAt: node.startedAt,
+    finishedAt: node.finishedAt,
     iteration: node.iterationNodeId === null ? null : { nodeId: node.iterationNodeId, index: node.iterationIndex ?? 0 },
   };
 }

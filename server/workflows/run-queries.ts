@@ -42,8 +42,8 @@ function toNodeRecord(row: Selectable<NodeExecutionResultsTable>): NodeRecord {
     attempt: row.attempt,
     tokens: Number(row.tokens),
     elapsedMs: row.elapsed_ms,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
+    startedAt: row.started_at.toISOString(),
+    finishedAt: row.finished_at.toISOString(),
     iterationNodeId: row.iteration_node_id,
     iterationIndex: row.iteration_index,
   };

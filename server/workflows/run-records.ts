@@ -38,8 +38,9 @@ export interface NodeRecord {
   attempt: number;
   tokens: number;
   elapsedMs: number;
-  startedAt: Date;
-  finishedAt: Date;
+  /** ISO 8601, spelled once: the statement that writes the row and the API's answer both take it so. */
+  startedAt: string;
+  finishedAt: string;
   iterationNodeId: string | null;
   iterationIndex: number | null;
 }
@@ -61,8 +62,8 @@ export function toNodeRecord(result: NodeRunResult, start: { id: string; step: n
     attempt: result.attempt,
     tokens: result.tokens,
     elapsedMs: result.elapsedMs,
-    startedAt: new Date(result.startedAt),
-    finishedAt: new Date(result.finishedAt),
+    startedAt: new Date(result.startedAt).toISOString(),
+    finishedAt: new Date(result.finishedAt).toISOString(),
     iterationNodeId: result.iteration?.nodeId ?? null,
     iterationIndex: result.iteration?.index ?? null,
   };

@@ -38,8 +38,8 @@ const nodeRecord = (sequence: number): NodeRecord => ({
   attempt: 1,
   tokens: 0,
   elapsedMs: 1,
-  startedAt: new Date(),
-  finishedAt: new Date(),
+  startedAt: new Date().toISOString(),
+  finishedAt: new Date().toISOString(),
   iterationNodeId: null,
   iterationIndex: null,
 });
