@@ -39,23 +39,10 @@ export function toNodeExecution(node: NodeRecord): NodeExecution {
   };
 }
 
-/** The summary's fields and then the run's own, spelled out: every blocking run answers one of these. */
+/**
+ * The summary with the run's own fields added to it. Not spread into a new object: a spread's copy
+ * of this many properties is slow to make and several times slower for JSON.stringify to read.
+ */
 export function toWorkflowRun(run: RunRecord, nodes: readonly NodeRecord[]): WorkflowRun {
-  return {
-    id: run.id,
-    workflowId: run.workflowId,
-    version: run.version,
-    status: run.status,
-    error: run.error,
-    totalTokens: run.totalTokens,
-    totalSteps: run.totalSteps,
-    elapsedMs: run.elapsedMs,
-    responseMode: run.responseMode,
-    startedAt: run.startedAt.toISOString(),
-    finishedAt: run.finishedAt?.toISOString() ?? null,
-    createdBy: run.createdBy,
-    inputs: run.inputs,
-    outputs: run.outputs,
-    nodes: nodes.map(toNodeExecution),
-  };
+  return Object.assign(toRunSummary(run), { inputs: run.inputs, outputs: run.outputs, nodes: nodes.map(toNodeExecution) });
 }
