@@ -16,7 +16,7 @@ import { selectLiveSessions } from "./queries.ts";
 export function consoleTokenAuthenticator(db: Kysely<Database>, tokens: AccessTokens): Authenticator {
   const isLive = createCoalescer((sessions: { id: string; userId: string }[]) => selectLiveSessions(db, sessions), {
     maxInFlight: 3,
-    minBatchWhileBusy: 8,
+    minBatchWhileBusy: 12,
   });
   return async function authenticateConsoleToken(c) {
     const header = c.req.header("authorization") ?? "";

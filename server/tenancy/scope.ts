@@ -74,8 +74,10 @@ function toScope(lookup: ScopeLookup, row: ScopeRow | undefined): TenantScope {
  * role there gets 404, never 403 and never the row; a role too low gets 403.
  */
 export function createScopeResolver(db: Kysely<Database>) {
-  // The lookups of requests that arrive together go in one statement (server/db/coalescer.ts).
-  const lookUp = createCoalescer((lookups: ScopeLookup[]) => selectScopes(db, lookups), { maxInFlight: 3, minBatchWhileBusy: 8 });
+  // The lookups of requests that arrive together go in one statement (server/db/coalescer.ts); one
+  // beside a running one waits for 12, as the session checks do: fewer, larger statements (see
+  // WRITES_MIN_BATCH in workflows/run-service.ts for what that saved).
+  const lookUp = createCoalescer((lookups: ScopeLookup[]) => selectScopes(db, lookups), { maxInFlight: 3, minBatchWhileBusy: 12 });
   return async function resolveScope(route: RouteDefinition, userId: string, path: Record<string, unknown>): Promise<TenantScope | null> {
     const required = REQUIRED_ROLE[route.operationId as ScopedOperationId] as Role | undefined;
     let lookup: ScopeLookup;
