@@ -2,7 +2,8 @@ import type { OperationId } from "../../generated/handler-types.ts";
 import type { RequestContext } from "../http/context.ts";
 import type { ValidatedInput } from "../http/request-validation.ts";
 import { newId } from "../ids.ts";
-import type { StoredUsage, UsageEvent, UsageMeter } from "./meter.ts";
+import type { UsageMeter } from "./meter.ts";
+import type { StoredUsage, UsageEvent } from "./usage-events.ts";
 import { PERIOD_QUOTAS, type ResourceType } from "./quotas.ts";
 
 /**

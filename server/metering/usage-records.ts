@@ -4,7 +4,7 @@ import type { components } from "../../generated/api-types.ts";
 import { AppError, type FieldError } from "../errors.ts";
 import { message } from "../messages.ts";
 import { currencyOf } from "../money.ts";
-import type { StoredUsage, UsageEvent } from "./meter.ts";
+import type { StoredUsage, UsageEvent } from "./usage-events.ts";
 import type { CarriedUsage } from "./meter-route.ts";
 
 type UsageRecordInput = components["schemas"]["Metering.UsageRecordInput"];
