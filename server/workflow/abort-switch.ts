@@ -16,7 +16,7 @@ export class AbortSwitch {
   #listeners: AbortListener[] = [];
 
   /** Throws the switch: every listener is told once, in the order it was added. Later calls do nothing. */
-  abort(reason: unknown): void {
+  abort(reason?: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;

@@ -1,5 +1,6 @@
 import type { ExecutionObserver } from "../workflow/index.ts";
 import type { RunRecorder } from "./run-recorder.ts";
+import { hasStarted } from "./run-records.ts";
 import type { RunEventStream } from "./run-stream.ts";
 
 /** Nodes of this type are containers whose items Dify reports with `iteration_*` events. */
@@ -17,21 +18,20 @@ export function observeRun(recorder: RunRecorder, stream: RunEventStream | null)
   const items = new Map<string, number>();
   const observer: ExecutionObserver = {
     onNodeStarted(event) {
-      recorder.onNodeStarted(event);
-      const start = recorder.startOf(event.nodeId, event.iteration);
-      if (!stream || !start) return;
+      const start = recorder.onNodeStarted(event);
+      if (!stream) return;
       stream.send(stream.events.nodeStarted(event, start.id));
       if (event.nodeType === ITERATION) stream.send(stream.events.iterationStarted(event, start.id));
     },
     onNodeFinished(result) {
       const node = recorder.onNodeFinished(result);
       // Skipped nodes never started: Dify sends nothing for them; the records keep them.
-      if (!stream || node.step === null) return;
+      if (!stream || !hasStarted(node)) return;
       if (node.nodeType === ITERATION) {
         stream.send(stream.events.iterationCompleted(node, items.get(node.id) ?? 0));
         items.delete(node.id);
       }
-      stream.send(stream.events.nodeFinished({ ...node, step: node.step }));
+      stream.send(stream.events.nodeFinished(node));
     },
     async onRunFinished(result) {
       await recorder.onRunFinished(result);

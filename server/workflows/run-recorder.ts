@@ -43,9 +43,11 @@ export class RunRecorder {
     this.#opening = opening;
   }
 
-  /** The id of a node's execution, given when it starts so `node_started` and `node_finished` share it. */
-  onNodeStarted(event: NodeStartedEvent): void {
-    this.#starts.set(nodeKey(event.nodeId, event.iteration), { id: newId(), step: event.step });
+  /** Gives a node's execution its id as it starts, so `node_started` and `node_finished` share it; answers it with the step. */
+  onNodeStarted(event: NodeStartedEvent): { id: string; step: number } {
+    const start = { id: newId(), step: event.step };
+    this.#starts.set(nodeKey(event.nodeId, event.iteration), start);
+    return start;
   }
 
   /** The execution id and step given to a node at its start (none for a skipped node). */

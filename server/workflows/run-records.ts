@@ -45,6 +45,11 @@ export interface NodeRecord {
   iterationIndex: number | null;
 }
 
+/** Whether the node ran (a skipped node has no step): only those have Dify's node events. */
+export function hasStarted(node: NodeRecord): node is NodeRecord & { step: number } {
+  return node.step !== null;
+}
+
 /** The engine's result of one node as the record to write; `start` is what its start gave it (none when skipped). */
 export function toNodeRecord(result: NodeRunResult, start: { id: string; step: number } | undefined, sequence: number): NodeRecord {
   return {

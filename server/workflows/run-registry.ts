@@ -69,7 +69,7 @@ export class RunRegistry {
     const subscription = this.#notifications
       .listen(
         STOP_CHANNEL,
-        (runId) => this.#runs.get(runId)?.cancel.abort(undefined),
+        (runId) => this.#runs.get(runId)?.cancel.abort(),
         () => {
           if (this.#subscription === subscription) this.#subscription = null;
         },
@@ -97,7 +97,7 @@ export class RunRegistry {
 
   async #renew(): Promise<void> {
     try {
-      for (const runId of await renewLeases(this.#db, [...this.#runs.keys()])) this.#runs.get(runId)?.cancel.abort(undefined);
+      for (const runId of await renewLeases(this.#db, [...this.#runs.keys()])) this.#runs.get(runId)?.cancel.abort();
     } catch (error) {
       this.#log?.warn({ err: error }, "could not renew the leases of running workflow runs");
     }

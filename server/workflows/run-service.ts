@@ -280,7 +280,7 @@ export function createRunService(deps: RunDeps) {
       });
       const active = runs.get(runId);
       if (active) {
-        active.cancel.abort(undefined);
+        active.cancel.abort();
         await active.done;
       }
       return readRun(scope, workflowId, runId);
