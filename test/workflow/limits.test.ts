@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { AbortSwitch } from "../../server/workflow/index.ts";
 import { createProbe, edge, graph, node, recordingObserver, resultOf, run, start, statuses } from "./support.ts";
 
 describe("run limits, cancellation and concurrency", () => {
@@ -46,6 +47,30 @@ describe("run limits, cancellation and concurrency", () => {
     expect(observer.events.at(-1)).toBe("run_finished:stopped");
 
     const already = await run(workflow, { signal: AbortSignal.abort() });
+    expect({ status: already.status, nodes: already.nodes }).toEqual({ status: "stopped", nodes: [] });
+  });
+
+  it("is stopped by an AbortSwitch too, also while a node waits between attempts", async () => {
+    const probe = createProbe();
+    const cancel = new AbortSwitch();
+    const workflow = graph(
+      [start(), node("flaky", "probe", { failTimes: -1 }, { retry: { maxAttempts: 3, intervalMs: 5_000 } }), node("after", "probe")],
+      [edge("start", "flaky"), edge("flaky", "after")],
+    );
+    setTimeout(() => cancel.abort(), 50);
+    const result = await run(workflow, { signal: cancel, services: { probe } });
+    expect({ status: result.status, error: result.error, nodes: statuses(result), attempts: Object.fromEntries(probe.attempts) }).toEqual({
+      status: "stopped",
+      error: { type: "STOPPED", message: "the run was stopped" },
+      nodes: { start: "succeeded", flaky: "failed" },
+      attempts: { flaky: 1 },
+    });
+    expect(resultOf(result, "flaky")).toMatchObject({ attempt: 1, error: { type: "STOPPED", message: "the run was stopped" } });
+    expect(result.elapsedMs).toBeLessThan(1_000);
+
+    const thrown = new AbortSwitch();
+    thrown.abort();
+    const already = await run(workflow, { signal: thrown });
     expect({ status: already.status, nodes: already.nodes }).toEqual({ status: "stopped", nodes: [] });
   });
 
