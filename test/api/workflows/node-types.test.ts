@@ -17,6 +17,8 @@ import {
   uuid,
   type FakeServer,
   type WorkflowTenant,
+  innerEdge,
+  innerNode,
 } from "./support.ts";
 
 let api: TestApp;
@@ -276,23 +278,16 @@ describe("each node type, run through the API", () => {
           parallelism: 2,
           graph: {
             nodes: [
-              { id: "item_start", type: "start", typeVersion: 1, title: "item", config: {}, position: { x: 0, y: 0 } },
-              {
-                id: "double",
-                type: "code",
-                typeVersion: 1,
-                title: "double",
-                position: { x: 0, y: 0 },
-                config: {
-                  code: "function main({ x, i }) { return { value: x * 2 + i / 10 } }",
-                  variables: [
-                    { name: "x", value: "{{#loop.item#}}" },
-                    { name: "i", value: "{{#loop.index#}}" },
-                  ],
-                },
-              },
+              innerNode("item_start", "start", {}, "item"),
+              innerNode("double", "code", {
+                code: "function main({ x, i }) { return { value: x * 2 + i / 10 } }",
+                variables: [
+                  { name: "x", value: "{{#loop.item#}}" },
+                  { name: "i", value: "{{#loop.index#}}" },
+                ],
+              }),
             ],
-            connections: [{ sourceNodeId: "item_start", sourceHandle: "source", targetNodeId: "double", targetHandle: "target" }],
+            connections: [innerEdge("item_start", "double")],
           },
         }),
         end({ doubled: "{{#loop.output#}}" }),

@@ -17,6 +17,8 @@ import {
   type FakeServer,
   type Run,
   type WorkflowTenant,
+  innerEdge,
+  innerNode,
 } from "./support.ts";
 
 let api: TestApp;
@@ -175,22 +177,13 @@ describe("how runs behave, read back from their records", () => {
           itemErrorMode,
           graph: {
             nodes: [
-              { id: `${itemErrorMode}_start`, type: "start", typeVersion: 1, title: "item", config: {}, position: { x: 0, y: 0 } },
-              {
-                id: "check",
-                type: "code",
-                typeVersion: 1,
-                title: "check",
-                position: { x: 0, y: 0 },
-                config: {
-                  code: "function main({ item }) { if (item === 'bad') throw new Error('bad item'); return { value: item.toUpperCase() } }",
-                  variables: [{ name: "item", value: "{{#loop.item#}}" }],
-                },
-              },
+              innerNode(`${itemErrorMode}_start`, "start", {}, "item"),
+              innerNode("check", "code", {
+                code: "function main({ item }) { if (item === 'bad') throw new Error('bad item'); return { value: item.toUpperCase() } }",
+                variables: [{ name: "item", value: "{{#loop.item#}}" }],
+              }),
             ],
-            connections: [
-              { sourceNodeId: `${itemErrorMode}_start`, sourceHandle: "source", targetNodeId: "check", targetHandle: "target" },
-            ],
+            connections: [innerEdge(`${itemErrorMode}_start`, "check")],
           },
         }),
         end({ values: "{{#loop.output#}}" }),
@@ -283,17 +276,10 @@ describe("how runs behave, read back from their records", () => {
             outputSelector: "{{#inner.output#}}",
             graph: {
               nodes: [
-                { id: "inner_start", type: "start", typeVersion: 1, title: "s", config: {}, position: { x: 0, y: 0 } },
-                {
-                  id: "inner",
-                  type: "variable-aggregator",
-                  typeVersion: 1,
-                  title: "t",
-                  config: { variables: ["{{#loop.item#}}"] },
-                  position: { x: 0, y: 0 },
-                },
+                innerNode("inner_start", "start", {}, "s"),
+                innerNode("inner", "variable-aggregator", { variables: ["{{#loop.item#}}"] }, "t"),
               ],
-              connections: [{ sourceNodeId: "inner_start", sourceHandle: "source", targetNodeId: "inner", targetHandle: "target" }],
+              connections: [innerEdge("inner_start", "inner")],
             },
           }),
           end({}),

@@ -15,6 +15,8 @@ import {
   uuid,
   type FakeServer,
   type WorkflowTenant,
+  innerEdge,
+  innerNode,
 } from "./support.ts";
 
 let api: TestApp;
@@ -302,17 +304,10 @@ describe("a streaming run, read by a real SSE client", () => {
           outputSelector: "{{#pick.output#}}",
           graph: {
             nodes: [
-              { id: "item_start", type: "start", typeVersion: 1, title: "item", config: {}, position: { x: 0, y: 0 } },
-              {
-                id: "pick",
-                type: "variable-aggregator",
-                typeVersion: 1,
-                title: "pick",
-                config: { variables: ["{{#loop.item#}}"] },
-                position: { x: 0, y: 0 },
-              },
+              innerNode("item_start", "start", {}, "item"),
+              innerNode("pick", "variable-aggregator", { variables: ["{{#loop.item#}}"] }),
             ],
-            connections: [{ sourceNodeId: "item_start", sourceHandle: "source", targetNodeId: "pick", targetHandle: "target" }],
+            connections: [innerEdge("item_start", "pick")],
           },
         }),
         end({ picked: "{{#loop.output#}}" }),

@@ -42,6 +42,24 @@ export const edge = (from: string, to: string, handle = "source"): ApiConnection
   targetHandle: "target",
 });
 
+/** A node of an iteration's sub-graph (`config.graph`), which the engine takes whole: every field given. */
+export const innerNode = (id: string, type: string, config: Record<string, unknown> = {}, title = id) => ({
+  id,
+  type,
+  typeVersion: 1,
+  title,
+  config,
+  position: { x: 0, y: 0 },
+});
+
+/** A connection of an iteration's sub-graph. */
+export const innerEdge = (from: string, to: string) => ({
+  sourceNodeId: from,
+  sourceHandle: "source",
+  targetNodeId: to,
+  targetHandle: "target",
+});
+
 /** The usual start node. */
 export const start = (variables: Record<string, unknown>[] = []) => node("start", "start", { variables });
 
