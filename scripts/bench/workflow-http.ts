@@ -3,8 +3,10 @@
  * per node, the audit entry and the usage record), 60 runs at a time against native Postgres;
  * beside it, rounds interleaved, a bare Hono route that does one insert. Prints p50/p90/p99, the
  * ratios, the status counts (a workflow answer counts as expected only with status 200 and the run
- * `succeeded`) and the CPU each request cost the server, Postgres, the load generator and the rest
- * of the machine; asserts nothing. Goal: workflow p99 ≤ 50 ms.
+ * `succeeded`), the CPU each request cost the server, Postgres, the load generator and the rest of
+ * the machine, and how fast the machine itself ran meanwhile (speed-probe.ts: on this virtual
+ * machine the same work can take twice the CPU time from one minute to the next); asserts nothing.
+ * Goal: workflow p99 ≤ 50 ms.
  *
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pnpm exec tsx scripts/bench/workflow-http.ts
  *   BENCH_CONCURRENCY=1 BENCH_REQUESTS=500 pnpm exec tsx scripts/bench/workflow-http.ts   # one client: cost per request without queueing
@@ -14,6 +16,7 @@
  *   BENCH_QUERIES=1 pnpm exec tsx scripts/bench/workflow-http.ts                          # also the statements the server sent
  *   BENCH_FUNCTIONS=1 pnpm exec tsx scripts/bench/workflow-http.ts                        # also the time Postgres spent in each function, per call
  *   BENCH_SQL='drop index …' pnpm exec tsx scripts/bench/workflow-http.ts                 # runs this SQL after migrating: try a schema change
+ *   BENCH_POOL=5 pnpm exec tsx scripts/bench/workflow-http.ts                             # each app's pool size (default 10, the server's)
  *
  * It creates a scratch database on that server (dropped at the end) and serves both apps from a
  * child process run with the Node flags `npm start` gives the server (server-flags.ts); the load
@@ -36,6 +39,7 @@ import { createOutboxMailer } from "../../server/auth/mailer.ts";
 import { openPostgres } from "../../server/db/database.ts";
 import { migrateToLatest } from "../../server/db/migrate.ts";
 import { cpuBetween, cpuSample, type CpuSample } from "./cpu.ts";
+import { probeSpeedNow, startSpeedProbe, type SpeedReading } from "./speed-probe.ts";
 import { serverNodeFlags } from "./server-flags.ts";
 import { countQueries, printFunctionTimes, sampleAllocations, watchPauses } from "./workflow-diagnostics.ts";
 import { closeLoadGenerator, runLoad, type LoadResult, type LoadTarget } from "./http-load.ts";
@@ -46,8 +50,8 @@ const WARM_UP = 300;
 const FIRST_WARM_UP = 3_000;
 const MEASURED = Number(process.env.BENCH_REQUESTS ?? 6_000);
 const ROUNDS = 3;
-/** The server's own default (`openPostgres`), for both apps. */
-const POOL_SIZE = 10;
+/** The server's own default (`openPostgres`), for both apps, unless `BENCH_POOL` says otherwise. */
+const POOL_SIZE = Number(process.env.BENCH_POOL ?? 10);
 const DEADLINE_MS = 180_000;
 const AUTH_SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
 
@@ -150,19 +154,34 @@ async function call(
   return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown> } };
 }
 
-/** A load result with the CPU each request cost the server, Postgres, the generator and the rest of the machine, in µs. */
+/**
+ * A load result with the CPU each request cost the server, Postgres, the generator and the rest of
+ * the machine, in µs, and how fast the machine ran meanwhile (speed-probe.ts).
+ */
 interface Measured extends LoadResult {
   serverUs: number;
   postgresUs: number;
   otherUs: number;
+  speed: SpeedReading;
 }
 
 async function measure(target: LoadTarget, serverPid: number): Promise<Measured> {
   let before: CpuSample | null = null;
   let after: CpuSample | null = null;
+  let probe: ReturnType<typeof startSpeedProbe> | null = null;
+  let speed: SpeedReading | null = null;
   const result = await runLoad(
     { targets: [target], concurrency: CONCURRENCY, warmUpRequests: WARM_UP, measureRequests: MEASURED },
-    { onMeasuring: () => (before = cpuSample([serverPid])), onMeasured: () => (after = cpuSample([serverPid])) },
+    {
+      onMeasuring: () => {
+        before = cpuSample([serverPid]);
+        probe = startSpeedProbe();
+      },
+      onMeasured: () => {
+        after = cpuSample([serverPid]);
+        speed = probe!.stop();
+      },
+    },
   );
   const used = cpuBetween(before!, after!);
   const perRequest = (seconds: number) => (seconds * 1e6) / result.requests;
@@ -172,6 +191,7 @@ async function measure(target: LoadTarget, serverPid: number): Promise<Measured>
     serverUs: perRequest(server),
     postgresUs: perRequest(used.postgres),
     otherUs: perRequest(used.machine - server - used.postgres) - result.generatorCpuUs,
+    speed: speed!,
   };
 }
 
@@ -249,6 +269,8 @@ async function drive(): Promise<void> {
       expect: { status: 200 },
     };
 
+    // The machine's speed before any load, for the rounds' probes to be read against.
+    const quiet = probeSpeedNow();
     for (const target of [baselineTarget, workflowTarget]) {
       await runLoad({ targets: [target], concurrency: CONCURRENCY, warmUpRequests: 0, measureRequests: FIRST_WARM_UP });
     }
@@ -273,13 +295,15 @@ async function drive(): Promise<void> {
     const line = (name: string, m: Measured) =>
       `  ${name} p50 ${ms(m.p50Ms)} ms  p90 ${ms(m.p90Ms)} ms  p99 ${ms(m.p99Ms)} ms  max ${ms(m.maxMs)} ms  ${m.perSecond.toFixed(0).padStart(5)} req/s` +
       `  CPU µs/req: server ${us(m.serverUs)} postgres ${us(m.postgresUs)} generator ${us(m.generatorCpuUs)} other ${us(m.otherUs)}` +
+      `  speed: loop ${us(m.speed.jsUs)} µs (${(m.speed.jsUs / quiet.jsUs).toFixed(2)}× quiet) write ${m.speed.syscallUs.toFixed(1)} µs` +
       `  statuses ${JSON.stringify(m.statuses)}${m.unexpected > 0 ? ` (${m.unexpected} UNEXPECTED)` : ""}` +
       // CPU of processes outside the bench (another job on the machine) skews a round: discard it.
       (m.otherUs * m.perSecond > 250_000 ? `  FOREIGN CPU ${((m.otherUs * m.perSecond) / 1e6).toFixed(2)} cores: discard` : "");
     console.log(
       `workflow over HTTP — Node ${process.version}; ${GRAPH.nodes.length}-node workflow (7 run, 3 skipped), blocking; ` +
         `${CONCURRENCY} clients in a closed loop (forked generator); server flags ${serverFlags.join(" ") || "none"}; ${MEASURED} requests per measurement after ${WARM_UP} warm-up (${FIRST_WARM_UP} before the first); ` +
-        `pool ${POOL_SIZE} per app; 1-min load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cpus().length} CPUs`,
+        `pool ${POOL_SIZE} per app; 1-min load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cpus().length} CPUs; ` +
+        `speed probe (CPU time of a fixed loop, and of one write(2) to /dev/null) before the load: loop ${quiet.jsUs.toFixed(0)} µs, write ${quiet.syscallUs.toFixed(1)} µs`,
     );
     for (const [index, { baseline, workflow }] of rounds.entries()) {
       console.log(`round ${index + 1}`);
