@@ -12,7 +12,9 @@
  * core that the load keeps busy does not count, only how fast the core runs once it has it. The work
  * is a loop of integer arithmetic (`jsUs`, the CPU the whole loop took) and a run of one-byte writes
  * to /dev/null (`syscallUs`, per call: system calls are what a virtual machine makes dearest). It
- * costs the machine about 0.5 % of a core at the default interval.
+ * costs the machine about 0.5 % of a core at the default interval. It does not see the caches and
+ * memory the host shares: a random chase through 32 MiB, tried beside it, ran 5–6× slower under the
+ * bench's own load than before it, so it measured the load rather than the machine.
  *
  * @example
  * const idle = probeSpeedNow();            // before the load: the machine's speed when quiet
