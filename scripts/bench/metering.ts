@@ -18,9 +18,6 @@
  * 2. Quota-check latency (one check-and-record, in process) with 10 k and with 10 M ledger rows.
  * 3. A year of daily history for one organization over those 10 M rows.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import { sql, type Kysely } from "kysely";
@@ -35,6 +32,7 @@ import { createMeteringServices } from "../../server/metering/services.ts";
 import { meteredTestApp } from "../../test/metering/metered-route.ts";
 import { cpuBetween, cpuSample } from "./cpu.ts";
 import { closeLoadGenerator, runLoad, type LoadResult, type LoadTarget } from "./http-load.ts";
+import { benchOutbox } from "./outbox.ts";
 import { createTenant, databaseUrl, dropDatabase, growLedger, recreateDatabase } from "./metering-setup.ts";
 import { serverNodeFlags, withServerFlags } from "./server-flags.ts";
 
@@ -132,7 +130,7 @@ async function benchDatabase(name: string) {
   const handle = openPostgres(databaseUrl(ADMIN_URL, name), POOL);
   await migrateToLatest(handle.db);
   const logger = pino({ level: "silent" });
-  const mailer = createOutboxMailer(mkdtempSync(join(tmpdir(), "bench-outbox-")), logger);
+  const mailer = createOutboxMailer(benchOutbox(), logger);
   const app = createApp({ db: handle.db, logger, authSecret: SECRET, mailer });
   const tenant = await createTenant(app, handle.db);
   const metering = createMeteringServices({ db: handle.db, now: () => new Date(), authSecret: SECRET });

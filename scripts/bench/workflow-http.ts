@@ -24,10 +24,8 @@
  * server's event loop. Bounded: 3 minutes.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import type { Server } from "node:http";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
@@ -43,6 +41,7 @@ import { probeSpeedNow, startSpeedProbe, type SpeedReading } from "./speed-probe
 import { serverNodeFlags } from "./server-flags.ts";
 import { countQueries, printFunctionTimes, sampleAllocations, watchPauses } from "./workflow-diagnostics.ts";
 import { closeLoadGenerator, runLoad, type LoadResult, type LoadTarget } from "./http-load.ts";
+import { benchOutbox } from "./outbox.ts";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 60);
 /** Requests before each measurement, and before the first round (the server's code gets optimized). */
@@ -113,7 +112,7 @@ async function serveBoth(databaseUrl: string): Promise<void> {
     db: openPostgres(databaseUrl, POOL_SIZE).db,
     logger: pino({ level: "silent" }),
     authSecret: AUTH_SECRET,
-    mailer: createOutboxMailer(mkdtempSync(join(tmpdir(), "bench-outbox-")), pino({ level: "silent" })),
+    mailer: createOutboxMailer(benchOutbox(), pino({ level: "silent" })),
   });
   const baselineDb = openPostgres(databaseUrl, POOL_SIZE).db;
   const baseline = new Hono();
