@@ -28,7 +28,10 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** @description End this session, or every session of the user. Access tokens of ended sessions stop working at once. */
+        /**
+         * @description End this session, or every session of the user. Access tokens of ended sessions stop working at
+         *     once on the server that ends them, and within 2 seconds on any other.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -755,11 +758,19 @@ export type paths = {
         get?: never;
         put?: never;
         post?: never;
-        /** @description Remove a member. Requires admin (owners to remove an owner); the last owner cannot be removed. */
+        /**
+         * @description Remove a member. Requires admin (owners to remove an owner); the last owner cannot be removed.
+         *     The removed member gets 404 from their next request on the server that removed them, and within
+         *     2 seconds on any other.
+         */
         delete: operations["removeTeamMember"];
         options?: never;
         head?: never;
-        /** @description Change a member's role. Requires admin; only owners grant or remove `owner`; the last owner cannot be demoted. */
+        /**
+         * @description Change a member's role. Requires admin; only owners grant or remove `owner`; the last owner
+         *     cannot be demoted. The new role holds from the member's next request on the server that changed
+         *     it, and within 2 seconds on any other.
+         */
         patch: operations["updateTeamMember"];
         trace?: never;
     };

@@ -50,7 +50,8 @@ export interface AuthHandlers<Ctx> {
   login(input: OperationInput<"login">, ctx: Ctx): Promise<OperationResult<"login">>;
 
   /**
-   * End this session, or every session of the user. Access tokens of ended sessions stop working at once.
+   * End this session, or every session of the user. Access tokens of ended sessions stop working at
+   * once on the server that ends them, and within 2 seconds on any other.
    *
    * `POST /api/v1/auth/logout`
    */
@@ -349,6 +350,8 @@ export interface TeamsHandlers<Ctx> {
 
   /**
    * Remove a member. Requires admin (owners to remove an owner); the last owner cannot be removed.
+   * The removed member gets 404 from their next request on the server that removed them, and within
+   * 2 seconds on any other.
    *
    * `DELETE /api/v1/teams/{teamId}/members/{userId}`
    */
@@ -376,7 +379,9 @@ export interface TeamsHandlers<Ctx> {
   updateTeam(input: OperationInput<"updateTeam">, ctx: Ctx): Promise<OperationResult<"updateTeam">>;
 
   /**
-   * Change a member's role. Requires admin; only owners grant or remove `owner`; the last owner cannot be demoted.
+   * Change a member's role. Requires admin; only owners grant or remove `owner`; the last owner
+   * cannot be demoted. The new role holds from the member's next request on the server that changed
+   * it, and within 2 seconds on any other.
    *
    * `PATCH /api/v1/teams/{teamId}/members/{userId}`
    */

@@ -5,6 +5,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../generated/db.ts";
 import type { Notifications } from "./db/database.ts";
+import { createLookupCache, LOOKUP_CACHE_TTL_MS } from "./db/lookup-cache.ts";
 import type { Handlers } from "../generated/handlers.ts";
 import { routes } from "../generated/routes.ts";
 import { createAuditService } from "./audit/service.ts";
@@ -46,7 +47,7 @@ import {
 import { createInvitationService } from "./tenancy/invitation-service.ts";
 import { createMemberService } from "./tenancy/member-service.ts";
 import { createOrganizationService } from "./tenancy/organization-service.ts";
-import { createScopeResolver } from "./tenancy/scope.ts";
+import { createScopeResolver, type TenantScope } from "./tenancy/scope.ts";
 import { createWorkspaceService } from "./tenancy/workspace-service.ts";
 import { countLiveWorkflows, createWorkflowHandlers, createWorkflowServices } from "./workflows/index.ts";
 
@@ -71,11 +72,13 @@ export interface AppDeps {
    * executes takes effect at once; without it, when that server next renews the run's lease (≤ 10 s).
    */
   notifications?: Notifications;
+  /** The monotonic clock, in milliseconds, of the grants kept from request lookups (server/db/lookup-cache.ts); tests move it. */
+  lookupClock?: () => number;
 }
 
-/** The dependencies with their defaults filled in; billing's, webhooks' and notifications stay optional. */
-type ServiceDeps = Required<Omit<AppDeps, "billing" | "webhooks" | "notifications">> &
-  Pick<AppDeps, "billing" | "webhooks" | "notifications">;
+/** The dependencies with their defaults filled in; billing's, webhooks', notifications and the lookup clock stay optional. */
+type ServiceDeps = Required<Omit<AppDeps, "billing" | "webhooks" | "notifications" | "lookupClock">> &
+  Pick<AppDeps, "billing" | "webhooks" | "notifications" | "lookupClock">;
 
 /** The services of every module, built once per app over its dependencies. */
 export function createServices(deps: ServiceDeps) {
@@ -90,7 +93,13 @@ export function createServices(deps: ServiceDeps) {
     deps.logger,
   );
   const tokens = createAccessTokens(deps.authSecret, now);
-  const auth = createAuthService({ db, tokens, mailer: deps.mailer, now, publicUrl: deps.publicUrl });
+  // What requests look up before their handlers, kept a short while; the services that take such a grant away evict it.
+  const clock = deps.lookupClock ? { clock: deps.lookupClock } : {};
+  const lookups = {
+    liveSessions: createLookupCache<boolean>({ ttlMs: LOOKUP_CACHE_TTL_MS, keep: (live) => live, ...clock }),
+    scopes: createLookupCache<TenantScope>({ ttlMs: LOOKUP_CACHE_TTL_MS, ...clock }),
+  };
+  const auth = createAuthService({ db, tokens, mailer: deps.mailer, now, publicUrl: deps.publicUrl, liveSessions: lookups.liveSessions });
   const metering = createMeteringServices({
     db,
     now,
@@ -101,13 +110,14 @@ export function createServices(deps: ServiceDeps) {
   const apiKeys = createApiKeyService({ db, now });
   const tenancy: TenancyServices = {
     organizations: createOrganizationService(db, now, [startOnFreePlan(now)]),
-    members: createMemberService(db),
+    members: createMemberService(db, lookups.scopes),
     invitations: createInvitationService({
       db,
       now,
       mailer: deps.mailer,
       auth,
       publicUrl: deps.publicUrl,
+      scopes: lookups.scopes,
       // The quota counts people, each once: joining a second team of the organization takes no seat.
       onMemberJoining: [
         async (trx, { organizationId, newToOrganization }) => {
@@ -125,7 +135,7 @@ export function createServices(deps: ServiceDeps) {
     ...(deps.notifications ? { notifications: deps.notifications } : {}),
     assertWorkflowQuota: (trx, organizationId) => metering.counts.assertCountQuota(trx, organizationId, "workflows", 1),
   });
-  return { tokens, auth, tenancy, plans: createPlanService(db), workflows, billing, metering, apiKeys };
+  return { tokens, lookups, auth, tenancy, plans: createPlanService(db), workflows, billing, metering, apiKeys };
 }
 
 /** Every handler group, built over the services. Adding a group to the spec fails the typecheck here until it is implemented. */
@@ -182,7 +192,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound(onNotFound);
 
   mountDocs(app, contract);
-  const consoleToken = consoleTokenAuthenticator(full.db, services.tokens);
+  const consoleToken = consoleTokenAuthenticator(full.db, services.tokens, services.lookups.liveSessions);
   const authenticators: Record<string, Authenticator> = {
     ConsoleToken: consoleToken,
     StripeSignature: stripeSignatureAuthenticator(services.billing.context.payments, full.now),
@@ -191,7 +201,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   bindRoutes(app, {
     routes,
     handlers: createHandlers(services),
-    resolveScope: createScopeResolver(full.db),
+    resolveScope: createScopeResolver(full.db, services.lookups.scopes),
     compilers: {
       parameters: new SchemaCompiler(contract.document, "parameters"),
       body: new SchemaCompiler(contract.document, "body"),

@@ -147,9 +147,10 @@ export async function createTestApp(options: Pick<AppDeps, "webhooks"> = {}) {
     /**
      * A second server over the same database and clock, as another instance behind a load balancer:
      * its own caches and registry of running runs, silent logs. Called with `app.request()`.
-     * `notifications: false` leaves it deaf to the database's notifications.
+     * `notifications: false` leaves it deaf to the database's notifications; `lookupClock` is the
+     * clock of the grants it keeps from request lookups (default: real time).
      */
-    anotherServer(options: { notifications?: boolean } = {}) {
+    anotherServer(options: { notifications?: boolean; lookupClock?: () => number } = {}) {
       const silent = pino({ level: "silent" });
       return createApp({
         db: database.db,
@@ -158,6 +159,7 @@ export async function createTestApp(options: Pick<AppDeps, "webhooks"> = {}) {
         mailer: createOutboxMailer(mkdtempSync(join(tmpdir(), "outbox-")), silent),
         now: clock.now,
         ...(options.notifications === false ? {} : { notifications: database }),
+        ...(options.lookupClock ? { lookupClock: options.lookupClock } : {}),
       });
     },
 

@@ -3,6 +3,7 @@ import type { components } from "../../generated/api-types.ts";
 import type { Database } from "../../generated/db.ts";
 import { recordAudit, type Actor } from "../audit/record.ts";
 import { isUniqueViolation } from "../db/errors.ts";
+import type { LookupCache } from "../db/lookup-cache.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { message } from "../messages.ts";
@@ -38,6 +39,8 @@ export interface AuthDeps {
   now: () => Date;
   /** The base URL put in mailed links. */
   publicUrl: string;
+  /** The live sessions the console authenticator keeps (`consoleTokenAuthenticator`): a session ended here leaves it at once. */
+  liveSessions?: LookupCache<boolean>;
 }
 
 /** Accounts and sessions: registration, sign-in with throttling, refresh rotation with reuse detection, logout, password reset. */
@@ -153,11 +156,12 @@ export function createAuthService(deps: AuthDeps) {
       // A retired token came back: someone holds a copy. End the whole family; the holder of the
       // newest token signs in again.
       await q.revokeSessions(db, known.user_id, { sessionId: known.session_id, reason: "refresh_reuse", now: now() });
+      deps.liveSessions?.evictOwner(known.user_id);
       throw new AppError("REFRESH_TOKEN_REUSED");
     },
 
     async logout(principal: { userId: string; sessionId: string }, allSessions: boolean, actor: Actor): Promise<number> {
-      return db.transaction().execute(async (trx) => {
+      const sessionsEnded = await db.transaction().execute(async (trx) => {
         const ended = await q.revokeSessions(trx, principal.userId, {
           ...(allSessions ? {} : { sessionId: principal.sessionId }),
           reason: allSessions ? "logout_all" : "logout",
@@ -172,6 +176,8 @@ export function createAuthService(deps: AuthDeps) {
         });
         return ended;
       });
+      deps.liveSessions?.evictOwner(principal.userId);
+      return sessionsEnded;
     },
 
     async me(userId: string): Promise<User> {
@@ -212,7 +218,7 @@ export function createAuthService(deps: AuthDeps) {
 
     async confirmPasswordReset(token: string, newPassword: string, actor: Actor): Promise<User> {
       const passwordHash = await hashPassword(newPassword);
-      return db.transaction().execute(async (trx) => {
+      const account = await db.transaction().execute(async (trx) => {
         const reset = await q.consumePasswordReset(trx, hashToken(token), now());
         if (!reset) throw new AppError("RESET_TOKEN_INVALID");
         const user = await q.updateUserPassword(trx, reset.user_id, passwordHash, now());
@@ -230,6 +236,8 @@ export function createAuthService(deps: AuthDeps) {
         );
         return toUser(user);
       });
+      deps.liveSessions?.evictOwner(account.id);
+      return account;
     },
   };
 }

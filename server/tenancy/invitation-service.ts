@@ -5,6 +5,7 @@ import type { Mailer } from "../auth/mailer.ts";
 import { hashToken, newOpaqueToken } from "../auth/secrets.ts";
 import type { AuthService, Session } from "../auth/service.ts";
 import { decodeCursor, toPage } from "../db/cursor.ts";
+import type { LookupCache } from "../db/lookup-cache.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { message } from "../messages.ts";
@@ -12,7 +13,7 @@ import * as iq from "./invitation-queries.ts";
 import { toTeamMember, type Invitation, type TeamMember } from "./mappers.ts";
 import * as q from "./queries.ts";
 import type { Role } from "./roles.ts";
-import type { TeamScope } from "./scope.ts";
+import type { TeamScope, TenantScope } from "./scope.ts";
 
 /** How long an invitation can be accepted. */
 export const INVITATION_TTL_SECONDS = 72 * 3600;
@@ -64,6 +65,8 @@ export function createInvitationService(deps: {
   auth: AuthService;
   publicUrl: string;
   onMemberJoining?: MemberJoiningHook[];
+  /** The roles the scope resolver keeps: one who joins may gain a stronger role where they already had one. */
+  scopes?: LookupCache<TenantScope>;
 }) {
   const { db, now } = deps;
 
@@ -179,7 +182,7 @@ export function createInvitationService(deps: {
 
     /** The signed-in user accepts; their email must be the invitation's. */
     async accept(userId: string, token: string, actor: Actor): Promise<TeamMember> {
-      return db.transaction().execute(async (trx) => {
+      const member = await db.transaction().execute(async (trx) => {
         const invitation = await iq.selectInvitationByToken(trx, hashToken(token));
         if (!invitation) throw unknownToken();
         assertAnswerable(invitation, now());
@@ -187,6 +190,8 @@ export function createInvitationService(deps: {
         if (user.email !== invitation.email) throw new AppError("INVITATION_EMAIL_MISMATCH");
         return join(trx, invitation, userId, actor);
       });
+      deps.scopes?.evictOwner(userId);
+      return member;
     },
 
     /** A new account for the invited email accepts, and is signed in. */

@@ -2,19 +2,23 @@ import type { Kysely } from "kysely";
 import type { Database } from "../../generated/db.ts";
 import { recordAudit, type Actor } from "../audit/record.ts";
 import { decodeCursor, toPage } from "../db/cursor.ts";
+import type { LookupCache } from "../db/lookup-cache.ts";
 import { AppError } from "../errors.ts";
 import { message } from "../messages.ts";
 import { toTeamMember, type TeamMember } from "./mappers.ts";
 import * as q from "./queries.ts";
 import type { Role } from "./roles.ts";
-import type { TeamScope } from "./scope.ts";
+import type { TeamScope, TenantScope } from "./scope.ts";
 
 const notAMember = () => new AppError("NOT_FOUND", { message: message("This user is not a member of the team.", "该用户不是团队成员。") });
 const ownersOnly = () =>
   new AppError("FORBIDDEN", { message: message("Only owners grant or remove ownership.", "只有所有者可以授予或移除所有者身份。") });
 
-/** Team membership: roles, removal, ownership transfer. A team always keeps an owner. */
-export function createMemberService(db: Kysely<Database>) {
+/**
+ * Team membership: roles, removal, ownership transfer. A team always keeps an owner. Each change
+ * evicts the roles the scope resolver keeps of the users it touched (`scopes`), once it has committed.
+ */
+export function createMemberService(db: Kysely<Database>, scopes?: LookupCache<TenantScope>) {
   /** Loads the target member with the team's owners locked, and applies the ownership rules. */
   async function guardedTarget(trx: Kysely<Database>, scope: TeamScope, userId: string, newRole: Role | null) {
     const owners = await q.lockOwners(trx, scope);
@@ -34,7 +38,7 @@ export function createMemberService(db: Kysely<Database>) {
     },
 
     async changeRole(scope: TeamScope, userId: string, role: Role, actor: Actor): Promise<TeamMember> {
-      return db.transaction().execute(async (trx) => {
+      const changed = await db.transaction().execute(async (trx) => {
         const target = await guardedTarget(trx, scope, userId, role);
         await q.updateMemberRole(trx, scope, userId, role);
         const after = { ...toTeamMember(target), role };
@@ -48,10 +52,12 @@ export function createMemberService(db: Kysely<Database>) {
         });
         return after;
       });
+      scopes?.evictOwner(userId);
+      return changed;
     },
 
     async remove(scope: TeamScope, userId: string, actor: Actor): Promise<TeamMember> {
-      return db.transaction().execute(async (trx) => {
+      const removedMember = await db.transaction().execute(async (trx) => {
         const target = await guardedTarget(trx, scope, userId, null);
         await q.deleteMember(trx, scope, userId);
         const removed = toTeamMember(target);
@@ -64,13 +70,15 @@ export function createMemberService(db: Kysely<Database>) {
         });
         return removed;
       });
+      scopes?.evictOwner(userId);
+      return removedMember;
     },
 
     /** Makes `userId` an owner; the caller, if a member of the team, steps down to admin. */
     async transferOwnership(scope: TeamScope, userId: string, actor: Actor): Promise<TeamMember[]> {
       if (userId === scope.userId)
         throw new AppError("UNPROCESSABLE", { message: message("You already own this team.", "您已是该团队的所有者。") });
-      return db.transaction().execute(async (trx) => {
+      const changed = await db.transaction().execute(async (trx) => {
         await q.lockOwners(trx, scope);
         const target = await q.selectMember(trx, scope, userId);
         if (!target) throw notAMember();
@@ -91,6 +99,9 @@ export function createMemberService(db: Kysely<Database>) {
         });
         return changed;
       });
+      scopes?.evictOwner(userId);
+      scopes?.evictOwner(scope.userId);
+      return changed;
     },
   };
 }

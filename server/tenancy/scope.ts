@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import type { RouteDefinition } from "../../generated/handler-types.ts";
 import type { Database } from "../../generated/db.ts";
 import { createCoalescer } from "../db/coalescer.ts";
+import type { LookupCache } from "../db/lookup-cache.ts";
 import { AppError } from "../errors.ts";
 import { isUuid } from "../ids.ts";
 import { REQUIRED_ROLE, atLeast, stronger, type Role, type ScopedOperationId } from "./roles.ts";
@@ -71,9 +72,10 @@ function toScope(lookup: ScopeLookup, row: ScopeRow | undefined): TenantScope {
 /**
  * The one authorization helper: resolves the organization, team or workspace a route's path
  * names, and checks the caller's role against the route's row of `REQUIRED_ROLE`. A caller with no
- * role there gets 404, never 403 and never the row; a role too low gets 403.
+ * role there gets 404, never 403 and never the row; a role too low gets 403. Roles found are kept in
+ * `scopes` for a short while; the member and invitation services evict a user's when they change.
  */
-export function createScopeResolver(db: Kysely<Database>) {
+export function createScopeResolver(db: Kysely<Database>, scopes: LookupCache<TenantScope>) {
   // The lookups of requests that arrive together go in one statement (server/db/coalescer.ts); one
   // beside a running one waits for 12, as the session checks do: fewer, larger statements (see
   // WRITES_MIN_BATCH in workflows/run-service.ts for what that saved).
@@ -88,7 +90,8 @@ export function createScopeResolver(db: Kysely<Database>) {
     if (!required) throw new Error(`operation ${route.operationId} names a tenant but has no row in REQUIRED_ROLE`);
     // The contract makes these UUIDs; anything else would fail the whole gathered statement, so it is checked here too.
     if (!isUuid(lookup.id)) throw notFound();
-    const scope = toScope(lookup, await lookUp(lookup));
+    // A role found is trusted for LOOKUP_CACHE_TTL_MS (server/db/lookup-cache.ts); none found (404) is asked again.
+    const scope = await scopes.lookUp(`${userId} ${lookup.kind} ${lookup.id}`, userId, async () => toScope(lookup, await lookUp(lookup)));
     if (!atLeast(scope.role, required)) throw new AppError("FORBIDDEN");
     return scope;
   };

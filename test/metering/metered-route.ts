@@ -68,7 +68,10 @@ export function meteredTestApp(db: Kysely<Database>, now: () => Date = () => new
     },
     compilers: { parameters: new SchemaCompiler(contract.document, "parameters"), body: new SchemaCompiler(contract.document, "body") },
     authenticators: {
-      OrganizationApiKey: organizationApiKeyAuthenticator(services.apiKeys, consoleTokenAuthenticator(db, services.tokens)),
+      OrganizationApiKey: organizationApiKeyAuthenticator(
+        services.apiKeys,
+        consoleTokenAuthenticator(db, services.tokens, services.lookups.liveSessions),
+      ),
     },
     meter: services.metering.routeMeter.meterRoute,
   });

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { createLookupCache } from "../../server/db/lookup-cache.ts";
+
+// The cache's own rules, with a clock the test moves; the API tests in test/api/tenant/kept-grants.test.ts
+// check that the services evict what they take away.
+
+function counting<V>(values: V[]) {
+  let calls = 0;
+  return {
+    load: async () => values[Math.min(calls++, values.length - 1)]!,
+    calls: () => calls,
+  };
+}
+
+describe("lookup cache", () => {
+  it("answers from the cache for ttlMs after the lookup began, then looks up again", async () => {
+    let now = 1000;
+    const cache = createLookupCache<string>({ ttlMs: 50, clock: () => now });
+    const source = counting(["first", "second"]);
+    expect(await cache.lookUp("k", "u", source.load)).toBe("first");
+    now += 50;
+    expect(await cache.lookUp("k", "u", source.load)).toBe("first");
+    now += 1;
+    expect(await cache.lookUp("k", "u", source.load)).toBe("second");
+    expect(source.calls()).toBe(2);
+  });
+
+  it("keeps only what `keep` accepts, and nothing that failed", async () => {
+    const cache = createLookupCache<boolean>({ ttlMs: 1000, keep: (live) => live, clock: () => 0 });
+    const denied = counting([false, true]);
+    expect(await cache.lookUp("d", "u", denied.load)).toBe(false);
+    expect(await cache.lookUp("d", "u", denied.load)).toBe(true);
+    expect(await cache.lookUp("d", "u", denied.load)).toBe(true);
+    expect(denied.calls()).toBe(2);
+
+    let attempts = 0;
+    const failing = async () => {
+      attempts++;
+      if (attempts === 1) throw new Error("not found");
+      return true;
+    };
+    await expect(cache.lookUp("f", "u", failing)).rejects.toThrow("not found");
+    expect(await cache.lookUp("f", "u", failing)).toBe(true);
+    expect(attempts).toBe(2);
+  });
+
+  it("forgets every entry of an owner, and no other", async () => {
+    const cache = createLookupCache<string>({ ttlMs: 1000, clock: () => 0 });
+    await cache.lookUp("a1", "alice", async () => "a1");
+    await cache.lookUp("a2", "alice", async () => "a2");
+    await cache.lookUp("b1", "bob", async () => "b1");
+    cache.evictOwner("alice");
+    expect(cache.size).toBe(1);
+    expect(await cache.lookUp("a1", "alice", async () => "a1 again")).toBe("a1 again");
+    expect(await cache.lookUp("b1", "bob", async () => "b1 again")).toBe("b1");
+  });
+
+  it("answers a lookup that was in flight when an eviction came, but does not keep it", async () => {
+    const cache = createLookupCache<string>({ ttlMs: 1000, clock: () => 0 });
+    let finish!: (value: string) => void;
+    const inFlight = cache.lookUp("k", "alice", () => new Promise<string>((resolve) => (finish = resolve)));
+    cache.evictOwner("bob");
+    finish("read before the change committed");
+    expect(await inFlight).toBe("read before the change committed");
+    expect(cache.size).toBe(0);
+    expect(await cache.lookUp("k", "alice", async () => "read after")).toBe("read after");
+  });
+
+  it("drops the oldest entry when full", async () => {
+    const cache = createLookupCache<string>({ ttlMs: 1000, maxEntries: 2, clock: () => 0 });
+    await cache.lookUp("1", "u", async () => "one");
+    await cache.lookUp("2", "u", async () => "two");
+    await cache.lookUp("3", "u", async () => "three");
+    expect(cache.size).toBe(2);
+    expect(await cache.lookUp("1", "u", async () => "one again")).toBe("one again");
+    expect(await cache.lookUp("3", "u", async () => "three again")).toBe("three");
+  });
+});
