@@ -107,7 +107,7 @@ export function createServices(deps: ServiceDeps) {
     liveCounts: { workflows: countLiveWorkflows },
     webhooks: deps.webhooks,
   });
-  const apiKeys = createApiKeyService({ db, now });
+  const apiKeys = createApiKeyService({ db, now, ...(deps.lookupClock ? { lookupClock: deps.lookupClock } : {}) });
   const tenancy: TenancyServices = {
     organizations: createOrganizationService(db, now, [startOnFreePlan(now)]),
     members: createMemberService(db, lookups.scopes),

@@ -2,17 +2,20 @@ import type { Kysely } from "kysely";
 import type { Database } from "../../generated/db.ts";
 import { recordAudit, type Actor } from "../audit/record.ts";
 import { decodeCursor, toPage } from "../db/cursor.ts";
+import { createLookupCache } from "../db/lookup-cache.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { message } from "../messages.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import { hashKey, newOrganizationKey } from "./key-format.ts";
-import { createKeyCache, type KeyCache } from "./key-cache.ts";
 import { toApiKey, type ApiKey, type ApiKeyScope } from "./mappers.ts";
 import * as q from "./queries.ts";
 
 /** `last_used_at` is written at most this often per key and server, so using a key is not a write. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** How long a looked-up key is trusted without asking the database again. */
+export const KEY_CACHE_TTL_MS = 10_000;
 
 const keyNotValid = (why: string, zh: string) => new AppError("UNAUTHENTICATED", { message: message(why, zh) });
 
@@ -24,9 +27,16 @@ export interface AuthenticatedKey {
 }
 
 /** Organization API keys: created and revoked by root-team admins, used by trusted server-side callers. */
-export function createApiKeyService(deps: { db: Kysely<Database>; now: () => Date; cache?: KeyCache }) {
+export function createApiKeyService(deps: { db: Kysely<Database>; now: () => Date; lookupClock?: () => number }) {
   const { db, now } = deps;
-  const cache = deps.cache ?? createKeyCache();
+  // Keys by hash, so a metered call costs no key lookup (server/db/lookup-cache.ts, owned by their
+  // hash). Unknown keys are not kept, so a key created on another server works at once; a revoke
+  // evicts the key here at once, and other servers stop honouring it within the TTL.
+  const cache = createLookupCache<q.ApiKeyCredential | undefined>({
+    ttlMs: KEY_CACHE_TTL_MS,
+    keep: (credential) => credential !== undefined,
+    ...(deps.lookupClock ? { clock: deps.lookupClock } : {}),
+  });
   const lastTouched = new Map<string, number>();
 
   async function touch(keyId: string): Promise<void> {
@@ -75,7 +85,7 @@ export function createApiKeyService(deps: { db: Kysely<Database>; now: () => Dat
     },
 
     async revoke(scope: TenantScope, keyId: string, actor: Actor): Promise<ApiKey> {
-      const revoked = await db.transaction().execute(async (trx) => {
+      const [revoked, hash] = await db.transaction().execute(async (trx) => {
         const row = await q.selectApiKeyForUpdate(trx, scope, keyId);
         if (!row || row.kind !== "organization") throw new AppError("NOT_FOUND");
         if (row.revoked_at) throw new AppError("CONFLICT", { message: message("This key is already revoked.", "该密钥已被吊销。") });
@@ -88,21 +98,17 @@ export function createApiKeyService(deps: { db: Kysely<Database>; now: () => Dat
           before: toApiKey(row),
           after,
         });
-        return after;
+        return [after, row.secret_hash] as const;
       });
-      cache.evictKey(keyId);
+      cache.evictOwner(hash);
       return revoked;
     },
 
     /** The key `secret` names, if it works now; `UNAUTHENTICATED` otherwise. Served from the cache when it can be. */
     async authenticate(secret: string): Promise<AuthenticatedKey> {
       const hash = hashKey(secret);
-      let credential = cache.get(hash);
-      if (!credential) {
-        credential = await q.selectCredentialByHash(db, hash);
-        if (!credential) throw keyNotValid("This API key is not valid.", "该 API 密钥无效。");
-        cache.set(hash, credential);
-      }
+      const credential = await cache.lookUp(hash, hash, () => q.selectCredentialByHash(db, hash));
+      if (!credential) throw keyNotValid("This API key is not valid.", "该 API 密钥无效。");
       if (credential.revoked_at) throw keyNotValid("This API key was revoked.", "该 API 密钥已被吊销。");
       if (credential.expires_at && credential.expires_at <= now()) throw keyNotValid("This API key has expired.", "该 API 密钥已过期。");
       await touch(credential.id);

@@ -1,18 +1,20 @@
 /**
  * A short-lived cache of the grants a request looks up before its handler: that an access token's
- * session is live, and the caller's role in the tenant its path names. A client that sends many
+ * session is live, the caller's role in the tenant its path names, the API key it presents
+ * (server/api-keys/service.ts, for `KEY_CACHE_TTL_MS`). A client that sends many
  * requests at once with one token (an SDK running workflows 60 at a time) then costs one lookup a
- * `ttlMs` instead of one a request; on a 2-core machine those two lookups were a fifth of the CPU of
- * a workflow run.
+ * `ttlMs` instead of one a request; on a 2-core machine the session and role lookups were a fifth of
+ * the CPU of a workflow run.
  *
  * - Only grants are kept (`keep`); a lookup that fails or denies asks again next time, so access
  *   given on another server works at once.
- * - The services that take a grant away (logout, a changed role, a removed member) evict their
- *   user's entries once their transaction has committed, so on this server the change holds from
- *   the next request. Other servers keep honouring the grant for at most `ttlMs`.
+ * - The services that take a grant away (logout, a changed role, a removed member, a revoked key)
+ *   evict their owner's entries (a user's; a key's, by its hash) once their transaction has
+ *   committed, so on this server the change holds from the next request. Other servers keep
+ *   honouring the grant for at most `ttlMs`.
  * - A lookup that was in flight when an eviction came is answered but not kept: it may have read
  *   the grant before the change committed.
- * - Entries are owned by a user (`evictOwner`); at most `maxEntries` are kept, the oldest going first.
+ * - Each entry has an owner (`evictOwner`); at most `maxEntries` are kept, the oldest going first.
  *
  * @example
  * const scopes = createLookupCache<TenantScope>({ ttlMs: LOOKUP_CACHE_TTL_MS });

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KEY_CACHE_TTL_MS } from "../../../server/api-keys/service.ts";
 import { LOOKUP_CACHE_TTL_MS } from "../../../server/db/lookup-cache.ts";
 import { anyRequestId, contractClient, createTestApp, type TestApp, type TestResponse } from "../../harness.ts";
-import { addMember, createTenant, dataOf, inviteAndGetToken, signUp, type TestUser } from "../../fixtures.ts";
+import { addMember, createTenant, dataOf, inviteAndGetToken, signUp, type TestTenant, type TestUser } from "../../fixtures.ts";
+import { createOrgKey } from "../../metering/support.ts";
 
-// A live session and a caller's role are looked up before the handler, and kept a short while
-// (server/db/lookup-cache.ts). Every test here first makes a request, so the grant is kept, and then
+// A live session, a caller's role and an API key are looked up before the handler, and kept a short
+// while (server/db/lookup-cache.ts). Every test here first makes a request, so the grant is kept, and then
 // takes it away: the server that took it must refuse the next request, and another server must
 // refuse once the grant's life has passed.
 
@@ -24,6 +26,22 @@ const notFound = { code: "NOT_FOUND", message: expect.any(Object), data: null, r
 const forbidden = { code: "FORBIDDEN", message: expect.any(Object), data: null, requestId: anyRequestId };
 const codeOf = (res: TestResponse) => [res.status, (res.body as { code: string }).code];
 const getMe = (headers: { authorization: string }, client: Pick<TestApp, "call"> = api) => client.call("getMe", { headers });
+
+const keyRevoked = {
+  code: "UNAUTHENTICATED",
+  message: { "en-US": "This API key was revoked.", "zh-CN": "该 API 密钥已被吊销。" },
+  data: null,
+  requestId: anyRequestId,
+};
+/** One metered call with an organization API key: `recordUsage` with one record. */
+const useKey = (t: TestTenant, key: { headers: Record<string, string> }, n: number, client: Pick<TestApp, "call"> = api) =>
+  client.call("recordUsage", {
+    path: { organizationId: t.organizationId },
+    body: { records: [{ idempotencyKey: `kept-${n}`, resourceType: "api_call", quantity: 1 }] },
+    headers: key.headers,
+  });
+const revokeKey = (t: TestTenant, key: { id: string }) =>
+  api.call("revokeApiKey", { path: { organizationId: t.organizationId, apiKeyId: key.id }, headers: t.owner.headers });
 
 async function login(user: TestUser): Promise<{ authorization: string }> {
   const res = await api.call("login", { body: { email: user.email, password: user.password } });
@@ -118,6 +136,14 @@ describe("a grant taken away, on the server that took it", () => {
     expect((await api.call("confirmPasswordReset", { body: { token: resetToken, newPassword: "a brand new password" } })).status).toBe(200);
     expect((await getMe(reset.headers)).body).toEqual(unauthenticated);
   });
+
+  it("a revoked API key is refused from its next call", async () => {
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    expect(codeOf(await useKey(t, key, 1))).toEqual([201, "OK"]);
+    expect(codeOf(await revokeKey(t, key))).toEqual([200, "OK"]);
+    expect((await useKey(t, key, 2)).body).toEqual(keyRevoked);
+  });
 });
 
 describe("a grant taken away on another server", () => {
@@ -142,6 +168,19 @@ describe("a grant taken away on another server", () => {
     expect(removed.status).toBe(404);
     expect(removed.body).toEqual(notFound);
     expect((await getMe(user.headers, other)).body).toEqual(unauthenticated);
+  });
+
+  it(`a revoked API key is honoured for at most ${KEY_CACHE_TTL_MS} ms, then refused`, async () => {
+    let now = 0;
+    const other = contractClient(api.anotherServer({ lookupClock: () => now }));
+    const t = await createTenant(api);
+    const key = await createOrgKey(api, t);
+    expect(codeOf(await useKey(t, key, 1, other))).toEqual([201, "OK"]);
+    expect(codeOf(await revokeKey(t, key))).toEqual([200, "OK"]);
+    now += KEY_CACHE_TTL_MS;
+    expect(codeOf(await useKey(t, key, 2, other))).toEqual([201, "OK"]);
+    now += 1;
+    expect((await useKey(t, key, 3, other)).body).toEqual(keyRevoked);
   });
 
   it("a grant given there is honoured at once: denials are not kept", async () => {
