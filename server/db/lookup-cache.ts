@@ -15,6 +15,12 @@
  * - A lookup that was in flight when an eviction came is answered but not kept: it may have read
  *   the grant before the change committed.
  * - Each entry has an owner (`evictOwner`); at most `maxEntries` are kept, the oldest going first.
+ * - An entry used in the second half of its life is looked up again in the background, and the
+ *   request is answered from the entry meanwhile: a key in steady use is renewed before it expires,
+ *   so its requests never wait for its lookup (without this, every request that came while the
+ *   expired key was looked up again waited for that statement, once a `ttlMs`). The renewed entry's
+ *   life counts from when its lookup began, so no answer is older than `ttlMs`; a renewal that
+ *   denies or fails drops the entry, and the next request asks in the foreground.
  *
  * @example
  * const scopes = createLookupCache<TenantScope>({ ttlMs: LOOKUP_CACHE_TTL_MS });
@@ -25,6 +31,9 @@
 
 /** How long a grant looked up for one request is trusted for the next without asking the database. */
 export const LOOKUP_CACHE_TTL_MS = 2_000;
+
+/** The share of an entry's life after which using it starts a renewal in the background. */
+const RENEW_AFTER = 0.5;
 
 export interface LookupCacheOptions<V> {
   ttlMs: number;
@@ -38,9 +47,36 @@ export interface LookupCacheOptions<V> {
 
 export function createLookupCache<V>(options: LookupCacheOptions<V>) {
   const { ttlMs, keep = () => true, maxEntries = 10_000, clock = () => performance.now() } = options;
-  const entries = new Map<string, { value: V; owner: string; at: number }>();
+  type Entry = { value: V; owner: string; at: number; renewing: boolean };
+  const entries = new Map<string, Entry>();
   /** Bumped by every eviction: a lookup started under an older generation is not kept. */
   let generation = 0;
+
+  function put(key: string, entry: Entry): void {
+    entries.delete(key);
+    if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+    entries.set(key, entry);
+  }
+
+  /** Looks `key` up again for `entry`, which stays in use meanwhile; what the lookup finds replaces it. */
+  function renew(key: string, entry: Entry, load: () => Promise<V>): void {
+    entry.renewing = true;
+    const startedIn = generation;
+    const startedAt = clock();
+    Promise.resolve()
+      .then(load)
+      .then(
+        (value) => {
+          if (entries.get(key) !== entry) return;
+          if (startedIn !== generation) entry.renewing = false;
+          else if (keep(value)) put(key, { value, owner: entry.owner, at: startedAt, renewing: false });
+          else entries.delete(key);
+        },
+        () => {
+          if (entries.get(key) === entry) entries.delete(key);
+        },
+      );
+  }
 
   return {
     /** The value kept for `key`, or `load()`'s (kept for `owner` when it is a grant). */
@@ -48,15 +84,16 @@ export function createLookupCache<V>(options: LookupCacheOptions<V>) {
       const entry = entries.get(key);
       const now = clock();
       if (entry) {
-        if (now - entry.at <= ttlMs) return entry.value;
+        const age = now - entry.at;
+        if (age <= ttlMs) {
+          if (age > ttlMs * RENEW_AFTER && !entry.renewing) renew(key, entry, load);
+          return entry.value;
+        }
         entries.delete(key);
       }
       const startedIn = generation;
       const value = await load();
-      if (startedIn === generation && keep(value)) {
-        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
-        entries.set(key, { value, owner, at: now });
-      }
+      if (startedIn === generation && keep(value)) put(key, { value, owner, at: now, renewing: false });
       return value;
     },
 

@@ -13,14 +13,14 @@ function counting<V>(values: V[]) {
 }
 
 describe("lookup cache", () => {
-  it("answers from the cache for ttlMs after the lookup began, then looks up again", async () => {
+  it("answers from the cache after the lookup began, and looks up again once ttlMs has passed", async () => {
     let now = 1000;
     const cache = createLookupCache<string>({ ttlMs: 50, clock: () => now });
     const source = counting(["first", "second"]);
     expect(await cache.lookUp("k", "u", source.load)).toBe("first");
-    now += 50;
+    now += 25;
     expect(await cache.lookUp("k", "u", source.load)).toBe("first");
-    now += 1;
+    now += 26;
     expect(await cache.lookUp("k", "u", source.load)).toBe("second");
     expect(source.calls()).toBe(2);
   });
@@ -74,5 +74,73 @@ describe("lookup cache", () => {
     expect(cache.size).toBe(2);
     expect(await cache.lookUp("1", "u", async () => "one again")).toBe("one again");
     expect(await cache.lookUp("3", "u", async () => "three again")).toBe("three");
+  });
+
+  describe("renewal", () => {
+    /** Lets a renewal begun in the background settle. */
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    it("renews an entry used in the second half of its life in the background, answering from it meanwhile", async () => {
+      let now = 0;
+      const cache = createLookupCache<string>({ ttlMs: 100, clock: () => now });
+      const source = counting(["first", "second", "third"]);
+      expect(await cache.lookUp("k", "u", source.load)).toBe("first");
+      now = 50;
+      expect(await cache.lookUp("k", "u", source.load)).toBe("first");
+      expect(source.calls()).toBe(1);
+      now = 60;
+      expect(await cache.lookUp("k", "u", source.load)).toBe("first");
+      expect(await cache.lookUp("k", "u", source.load)).toBe("first");
+      expect(source.calls()).toBe(2);
+      await settle();
+      // The renewal began at 60: its answer is kept until 160 (and renewed when used then), past the first entry's end.
+      now = 160;
+      expect(await cache.lookUp("k", "u", source.load)).toBe("second");
+      await settle();
+      now = 161;
+      expect(await cache.lookUp("k", "u", source.load)).toBe("third");
+      expect(source.calls()).toBe(3);
+    });
+
+    it("drops the entry when the renewal denies or fails, so the next request asks", async () => {
+      let now = 0;
+      const cache = createLookupCache<boolean>({ ttlMs: 100, keep: (live) => live, clock: () => now });
+      const revoked = counting([true, false, false]);
+      await cache.lookUp("d", "u", revoked.load);
+      now = 60;
+      expect(await cache.lookUp("d", "u", revoked.load)).toBe(true);
+      await settle();
+      expect(cache.size).toBe(0);
+      expect(await cache.lookUp("d", "u", revoked.load)).toBe(false);
+
+      now = 0;
+      let attempts = 0;
+      const failing = async () => {
+        if (++attempts === 2) throw new Error("connection lost");
+        return true;
+      };
+      await cache.lookUp("f", "u", failing);
+      now = 60;
+      expect(await cache.lookUp("f", "u", failing)).toBe(true);
+      await settle();
+      expect(cache.size).toBe(0);
+    });
+
+    it("does not keep a renewal that was in flight when an eviction came", async () => {
+      let now = 0;
+      const cache = createLookupCache<string>({ ttlMs: 100, clock: () => now });
+      await cache.lookUp("k", "alice", async () => "kept");
+      now = 60;
+      let finish!: (value: string) => void;
+      expect(await cache.lookUp("k", "alice", () => new Promise<string>((resolve) => (finish = resolve)))).toBe("kept");
+      cache.evictOwner("bob");
+      finish("read before the change committed");
+      await settle();
+      // The old entry stays to its end, and may be renewed again.
+      expect(await cache.lookUp("k", "alice", async () => "read after")).toBe("kept");
+      await settle();
+      now = 101;
+      expect(await cache.lookUp("k", "alice", async () => "unused")).toBe("read after");
+    });
   });
 });
