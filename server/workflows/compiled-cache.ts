@@ -24,7 +24,9 @@ export interface RecentLookup {
  * And, for `RECENT_MS`, what the database last said about starting such a run (the version, the
  * workspace's network setting): a blocking run started within that time need not ask again (see
  * run-service.ts). Publishing, archiving or changing the settings on this server forgets it at once;
- * a change made on another server is seen within `RECENT_MS`, or by the first run's write.
+ * a change made on another server is seen within `RECENT_MS`, or by the first run's write. Such a
+ * write checks the lookup anew, so one that finds it still true renews it (`confirmLookup`): while
+ * runs keep coming, they never stop to look the workflow up again.
  */
 export class CompiledCache {
   readonly #entries = new Map<string, CompiledGraph>();
@@ -83,6 +85,28 @@ export class CompiledCache {
     this.#recent.delete(key);
     this.#recent.set(key, { ...lookup, workflowId, at: this.#now() });
     if (this.#recent.size > this.#capacity) this.#recent.delete(this.#recent.keys().next().value as string);
+  }
+
+  /** The cache's clock, in milliseconds: when a statement that may confirm a lookup began. */
+  now(): number {
+    return this.#now();
+  }
+
+  /**
+   * A statement begun at `at` (this cache's clock) found that runs of `workflowId` at `version` in
+   * `workspaceId` still start as `lookup` says: what is remembered counts from then. Only renews what
+   * is still remembered as that lookup, so nothing forgotten meanwhile comes back.
+   */
+  confirmLookup(workspaceId: string, workflowId: string, version: number | null, lookup: RecentLookup, at: number): void {
+    const found = this.#recent.get(recentKey(workspaceId, workflowId, version));
+    if (!found || found.at >= at) return;
+    if (
+      found.versionId === lookup.versionId &&
+      found.version === lookup.version &&
+      found.allowPrivateNetwork === lookup.allowPrivateNetwork
+    ) {
+      found.at = at;
+    }
   }
 
   /** Forgets what was looked up about a workflow (it was published, archived, or a run found it changed). */

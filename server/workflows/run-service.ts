@@ -68,6 +68,13 @@ const WRITES_MIN_BATCH = 10;
 /** A database error caused by the data of a statement (SQLSTATE classes 22 and 23), not by the connection. */
 const isDataError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown } | null)?.code ?? ""));
 
+/** What a run opened by its first write assumed about starting it. */
+const toLookup = (opening: RunRecordOpening) => ({
+  versionId: opening.versionId,
+  version: opening.run.version,
+  allowPrivateNetwork: opening.allowPrivateNetwork,
+});
+
 /** The `workflow_run.start` audit entry of a run `actor` starts: its id, and who asked from where. */
 const startAudit = (actor: Actor): RunOpening["audit"] => ({
   id: newId(),
@@ -87,9 +94,15 @@ export function createRunService(deps: RunDeps) {
   const batching = { maxInFlight: WRITES_IN_FLIGHT, minBatchWhileBusy: WRITES_MIN_BATCH, retryAlone: isDataError };
   const open = createCoalescer((openings: RunOpening[]) => openRuns(db, openings), batching);
   const writeBatch = createCoalescer(async (writes: RunWrite[]) => {
+    const sentAt = cache.now();
     const stale = new Set(await writeRunRecords(db, writes));
-    // A run started from a lookup that another server's change made stale: the next run looks again.
-    for (const { opening } of writes) if (opening && stale.has(opening.run.id)) cache.forgetWorkflow(opening.run.workflowId);
+    for (const { workspaceId, opening } of writes) {
+      if (!opening) continue;
+      // A run started from a lookup that another server's change made stale: the next run looks again.
+      if (stale.has(opening.run.id)) cache.forgetWorkflow(opening.run.workflowId);
+      // One the write found still true holds from when the write began.
+      else cache.confirmLookup(workspaceId, opening.run.workflowId, opening.requestedVersion, toLookup(opening), sentAt);
+    }
     return writes.map(() => undefined);
   }, batching);
   const write: RunWriter = writeBatch;
@@ -162,9 +175,10 @@ export function createRunService(deps: RunDeps) {
   }
 
   /**
-   * A blocking run of a workflow looked up less than a second ago (see CompiledCache.recent) starts
-   * from that lookup, without a statement of its own: its first write records it with its audit
-   * entry — for a run without I/O, together with its results and its end.
+   * A blocking run of a workflow looked up (or confirmed by a run's write) less than a second ago
+   * (see CompiledCache.recent) starts from that lookup, without a statement of its own: its first
+   * write records it with its audit entry — for a run without I/O, together with its results and
+   * its end — and checks the lookup again.
    */
   function startFromLookup(
     scope: WorkspaceScope,

@@ -18,9 +18,9 @@ import {
 
 /**
  * A blocking run of a workflow its server looked up less than a second ago starts from that lookup
- * and is recorded by its first write (server/workflows/run-service.ts, sql/0023). A change made on
- * the same server is seen at once; one made on another server by the next run after the first that
- * found it, or after the second.
+ * and is recorded by its first write (server/workflows/run-service.ts, sql/0023), which renews the
+ * lookup when it finds it still true. A change made on the same server is seen at once; one made on
+ * another server by the next run after the first that found it, or after the second.
  */
 
 let api: TestApp;
@@ -119,6 +119,27 @@ describe("a blocking run started from a recent lookup", () => {
       expect((await runOnOther(workflowId)).run).toMatchObject({ version: 3, outputs: { said: "newer" } });
     } finally {
       api.clock.advance(-RECENT_MS);
+    }
+  });
+
+  it("keeps a lookup its runs' writes found still true: it counts from the last such write", async () => {
+    const workflowId = await createAndPublish("first");
+    const step = Math.ceil(RECENT_MS * 0.6);
+    try {
+      expect((await runOnOther(workflowId)).run.version).toBe(1);
+      api.clock.advance(step);
+      // Started from the lookup; its write finds version 1 still the latest, and renews the lookup.
+      expect((await runOnOther(workflowId)).run.version).toBe(1);
+      await publish(workflowId, "second");
+      api.clock.advance(step);
+      // More than RECENT_MS after the lookup, less after the write that renewed it: still started
+      // from it (it runs what was current when confirmed, and learns from its write) ...
+      const renewed = await runOnOther(workflowId);
+      expect([renewed.status, renewed.run.version, renewed.run.outputs]).toEqual([200, 1, { said: "first" }]);
+      // ... and a write that found it stale renews nothing: the next run looks again.
+      expect((await runOnOther(workflowId)).run).toMatchObject({ version: 2, outputs: { said: "second" } });
+    } finally {
+      api.clock.advance(-2 * step);
     }
   });
 
