@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FREE_PLAN_ID } from "../../server/billing/current-plan.ts";
+import { createPlanCache } from "../../server/metering/plan-cache.ts";
+import { createTestApp, type TestApp } from "../harness.ts";
+import { createTenant } from "../fixtures.ts";
+
+// The metered calls' plan cache (server/metering/plan-cache.ts) over a real database: when it reads
+// an organization's plan again. The subscription is changed behind its back, straight in SQL, so
+// only a read can show the change.
+
+let api: TestApp;
+beforeAll(async () => {
+  api = await createTestApp();
+});
+afterAll(() => api.close());
+
+/** Lets a read begun in the background settle. */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+async function setUp() {
+  const t = await createTenant(api);
+  let ms = 0;
+  const plans = createPlanCache({ db: api.db, now: () => api.clock.now(), clock: () => ms });
+  const otherPlan = await api.db
+    .selectFrom("subscription_plans")
+    .select("id")
+    .where("id", "<>", FREE_PLAN_ID)
+    .orderBy("id")
+    .executeTakeFirstOrThrow();
+  const switchPlan = (planId: string) =>
+    api.db.updateTable("subscriptions").set({ plan_id: planId }).where("organization_id", "=", t.organizationId).execute();
+  return { t, plans, otherPlan: otherPlan.id, switchPlan, at: (next: number) => (ms = next) };
+}
+
+describe("plan cache", () => {
+  it("keeps a plan for a minute, reading it again in the background when used after half of that", async () => {
+    const { t, plans, otherPlan, switchPlan, at } = await setUp();
+    expect((await plans.get(t.organizationId))?.planId).toBe(FREE_PLAN_ID);
+    await switchPlan(otherPlan);
+    at(30_000);
+    expect((await plans.get(t.organizationId))?.planId).toBe(FREE_PLAN_ID);
+    await settle();
+    expect((await plans.get(t.organizationId))?.planId).toBe(FREE_PLAN_ID);
+    at(30_001);
+    // Served from the kept plan while the read goes; the next call has what it found.
+    expect((await plans.get(t.organizationId))?.planId).toBe(FREE_PLAN_ID);
+    await settle();
+    expect((await plans.get(t.organizationId))?.planId).toBe(otherPlan);
+  });
+
+  it("reads again at once once forgotten, or once the kept period has ended", async () => {
+    const { t, plans, otherPlan, switchPlan } = await setUp();
+    const first = (await plans.get(t.organizationId))!;
+    await switchPlan(otherPlan);
+    plans.forget(t.organizationId);
+    expect((await plans.get(t.organizationId))?.planId).toBe(otherPlan);
+
+    await switchPlan(FREE_PLAN_ID);
+    const end = first.periodEnd.getTime() - api.clock.now().getTime();
+    api.clock.advance(end);
+    try {
+      expect((await plans.get(t.organizationId))?.planId).toBe(FREE_PLAN_ID);
+    } finally {
+      api.clock.advance(-end);
+    }
+  });
+});
