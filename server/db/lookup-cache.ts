@@ -14,6 +14,8 @@
  *   honouring the grant for at most `ttlMs`.
  * - A lookup that was in flight when an eviction came is answered but not kept: it may have read
  *   the grant before the change committed.
+ * - Requests that miss the same key at once share one lookup (a server started under load asks
+ *   once per key, not once per request); one that comes after an eviction starts its own.
  * - Each entry has an owner (`evictOwner`); at most `maxEntries` are kept, the oldest going first.
  * - An entry used in the second half of its life is looked up again in the background, and the
  *   request is answered from the entry meanwhile: a key in steady use is renewed before it expires,
@@ -51,6 +53,8 @@ export function createLookupCache<V>(options: LookupCacheOptions<V>) {
   const entries = new Map<string, Entry>();
   /** Bumped by every eviction: a lookup started under an older generation is not kept. */
   let generation = 0;
+  /** Foreground lookups in flight, by key, with the generation each began in. */
+  const loading = new Map<string, { value: Promise<V>; generation: number }>();
 
   function put(key: string, entry: Entry): void {
     entries.delete(key);
@@ -91,9 +95,20 @@ export function createLookupCache<V>(options: LookupCacheOptions<V>) {
         }
         entries.delete(key);
       }
+      // Requests that miss the same key together share one lookup, unless an eviction came since it began.
+      const inFlight = loading.get(key);
+      if (inFlight && inFlight.generation === generation) return inFlight.value;
       const startedIn = generation;
-      const value = await load();
-      if (startedIn === generation && keep(value)) put(key, { value, owner, at: now, renewing: false });
+      const value = (async () => {
+        const found = await load();
+        if (startedIn === generation && keep(found)) put(key, { value: found, owner, at: now, renewing: false });
+        return found;
+      })();
+      loading.set(key, { value, generation: startedIn });
+      const done = () => {
+        if (loading.get(key)?.value === value) loading.delete(key);
+      };
+      value.then(done, done);
       return value;
     },
 

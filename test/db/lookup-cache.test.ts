@@ -76,6 +76,35 @@ describe("lookup cache", () => {
     expect(await cache.lookUp("3", "u", async () => "three again")).toBe("three");
   });
 
+  it("shares one lookup among requests that miss the same key at once, failures too", async () => {
+    const cache = createLookupCache<string>({ ttlMs: 1000, clock: () => 0 });
+    const source = counting(["one", "two"]);
+    const answers = await Promise.all([1, 2, 3].map(() => cache.lookUp("k", "u", source.load)));
+    expect([answers, source.calls()]).toEqual([["one", "one", "one"], 1]);
+
+    let attempts = 0;
+    const failing = async () => {
+      attempts++;
+      throw new Error("connection lost");
+    };
+    const failed = await Promise.allSettled([cache.lookUp("f", "u", failing), cache.lookUp("f", "u", failing)]);
+    expect([failed.map((f) => f.status), attempts]).toEqual([["rejected", "rejected"], 1]);
+    // Once it has failed, the next request asks again.
+    await expect(cache.lookUp("f", "u", failing)).rejects.toThrow("connection lost");
+    expect(attempts).toBe(2);
+  });
+
+  it("does not let a request that comes after an eviction join a lookup that began before it", async () => {
+    const cache = createLookupCache<string>({ ttlMs: 1000, clock: () => 0 });
+    let finish!: (value: string) => void;
+    const before = cache.lookUp("k", "alice", () => new Promise<string>((resolve) => (finish = resolve)));
+    cache.evictOwner("alice");
+    const after = cache.lookUp("k", "alice", async () => "read after the change");
+    finish("read before the change committed");
+    expect([await before, await after]).toEqual(["read before the change committed", "read after the change"]);
+    expect(await cache.lookUp("k", "alice", async () => "unused")).toBe("read after the change");
+  });
+
   describe("renewal", () => {
     /** Lets a renewal begun in the background settle. */
     const settle = () => new Promise((resolve) => setImmediate(resolve));
