@@ -94,10 +94,9 @@ export function createServices(deps: ServiceDeps) {
   );
   const tokens = createAccessTokens(deps.authSecret, now);
   // What requests look up before their handlers, kept a short while; the services that take such a grant away evict it.
-  const clock = deps.lookupClock ? { clock: deps.lookupClock } : {};
   const lookups = {
-    liveSessions: createLookupCache<boolean>({ ttlMs: LOOKUP_CACHE_TTL_MS, keep: (live) => live, ...clock }),
-    scopes: createLookupCache<TenantScope>({ ttlMs: LOOKUP_CACHE_TTL_MS, ...clock }),
+    liveSessions: createLookupCache<boolean>({ ttlMs: LOOKUP_CACHE_TTL_MS, keep: (live) => live, clock: deps.lookupClock }),
+    scopes: createLookupCache<TenantScope>({ ttlMs: LOOKUP_CACHE_TTL_MS, clock: deps.lookupClock }),
   };
   const auth = createAuthService({ db, tokens, mailer: deps.mailer, now, publicUrl: deps.publicUrl, liveSessions: lookups.liveSessions });
   const metering = createMeteringServices({
@@ -107,7 +106,7 @@ export function createServices(deps: ServiceDeps) {
     liveCounts: { workflows: countLiveWorkflows },
     webhooks: deps.webhooks,
   });
-  const apiKeys = createApiKeyService({ db, now, ...(deps.lookupClock ? { lookupClock: deps.lookupClock } : {}) });
+  const apiKeys = createApiKeyService({ db, now, lookupClock: deps.lookupClock });
   const tenancy: TenancyServices = {
     organizations: createOrganizationService(db, now, [startOnFreePlan(now)]),
     members: createMemberService(db, lookups.scopes),

@@ -35,7 +35,7 @@ export function createApiKeyService(deps: { db: Kysely<Database>; now: () => Dat
   const cache = createLookupCache<q.ApiKeyCredential | undefined>({
     ttlMs: KEY_CACHE_TTL_MS,
     keep: (credential) => credential !== undefined,
-    ...(deps.lookupClock ? { clock: deps.lookupClock } : {}),
+    clock: deps.lookupClock,
   });
   const lastTouched = new Map<string, number>();
 

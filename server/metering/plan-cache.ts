@@ -20,7 +20,7 @@ export function createPlanCache(deps: { db: Kysely<Database>; now: () => Date; c
     ttlMs: PLAN_CACHE_TTL_MS,
     keep: (plan) => plan !== null,
     maxEntries: MAX_ENTRIES,
-    ...(deps.clock ? { clock: deps.clock } : {}),
+    clock: deps.clock,
   });
   const read = (organizationId: string) => () => currentPlanOf(deps.db, organizationId, deps.now());
   return {
