@@ -1,7 +1,8 @@
 /**
  * A short-lived cache of the grants a request looks up before its handler: that an access token's
  * session is live, the caller's role in the tenant its path names, the API key it presents
- * (server/api-keys/service.ts, for `KEY_CACHE_TTL_MS`). A client that sends many
+ * (server/api-keys/service.ts, for `KEY_CACHE_TTL_MS`), the plan its metered call counts against
+ * (server/metering/plan-cache.ts). A client that sends many
  * requests at once with one token (an SDK running workflows 60 at a time) then costs one lookup a
  * `ttlMs` instead of one a request; on a 2-core machine the session and role lookups were a fifth of
  * the CPU of a workflow run.
@@ -31,6 +32,8 @@
  * scopes.evictOwner(userId);
  */
 
+import { createSharedLoads } from "./shared-loads.ts";
+
 /** How long a grant looked up for one request is trusted for the next without asking the database. */
 export const LOOKUP_CACHE_TTL_MS = 2_000;
 
@@ -43,8 +46,8 @@ export interface LookupCacheOptions<V> {
   keep?: (value: V) => boolean;
   /** Default 10,000. */
   maxEntries?: number;
-  /** Milliseconds, monotonic. Default `performance.now`. */
-  clock?: () => number;
+  /** Milliseconds, monotonic. Default (also when undefined) `performance.now`. */
+  clock?: (() => number) | undefined;
 }
 
 export function createLookupCache<V>(options: LookupCacheOptions<V>) {
@@ -53,8 +56,8 @@ export function createLookupCache<V>(options: LookupCacheOptions<V>) {
   const entries = new Map<string, Entry>();
   /** Bumped by every eviction: a lookup started under an older generation is not kept. */
   let generation = 0;
-  /** Foreground lookups in flight, by key, with the generation each began in. */
-  const loading = new Map<string, { value: Promise<V>; generation: number }>();
+  /** Foreground lookups in flight, shared by the requests of their generation. */
+  const loading = createSharedLoads<V>();
 
   function put(key: string, entry: Entry): void {
     entries.delete(key);
@@ -67,19 +70,17 @@ export function createLookupCache<V>(options: LookupCacheOptions<V>) {
     entry.renewing = true;
     const startedIn = generation;
     const startedAt = clock();
-    Promise.resolve()
-      .then(load)
-      .then(
-        (value) => {
-          if (entries.get(key) !== entry) return;
-          if (startedIn !== generation) entry.renewing = false;
-          else if (keep(value)) put(key, { value, owner: entry.owner, at: startedAt, renewing: false });
-          else entries.delete(key);
-        },
-        () => {
-          if (entries.get(key) === entry) entries.delete(key);
-        },
-      );
+    void (async () => {
+      try {
+        const value = await load();
+        if (entries.get(key) !== entry) return;
+        if (startedIn !== generation) entry.renewing = false;
+        else if (keep(value)) put(key, { value, owner: entry.owner, at: startedAt, renewing: false });
+        else entries.delete(key);
+      } catch {
+        if (entries.get(key) === entry) entries.delete(key);
+      }
+    })();
   }
 
   return {
@@ -96,20 +97,16 @@ export function createLookupCache<V>(options: LookupCacheOptions<V>) {
         entries.delete(key);
       }
       // Requests that miss the same key together share one lookup, unless an eviction came since it began.
-      const inFlight = loading.get(key);
-      if (inFlight && inFlight.generation === generation) return inFlight.value;
       const startedIn = generation;
-      const value = (async () => {
-        const found = await load();
-        if (startedIn === generation && keep(found)) put(key, { value: found, owner, at: now, renewing: false });
-        return found;
-      })();
-      loading.set(key, { value, generation: startedIn });
-      const done = () => {
-        if (loading.get(key)?.value === value) loading.delete(key);
-      };
-      value.then(done, done);
-      return value;
+      return loading.share(
+        key,
+        async () => {
+          const found = await load();
+          if (startedIn === generation && keep(found)) put(key, { value: found, owner, at: now, renewing: false });
+          return found;
+        },
+        startedIn,
+      );
     },
 
     /** Forgets every entry of `owner`; call it after the transaction that changed their grants commits. */

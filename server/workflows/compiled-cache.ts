@@ -1,3 +1,4 @@
+import { createSharedLoads } from "../db/shared-loads.ts";
 import type { CompiledGraph } from "../workflow/index.ts";
 
 /** How long what the database said about starting a workflow's runs is taken as still true. */
@@ -30,6 +31,8 @@ export interface RecentLookup {
  */
 export class CompiledCache {
   readonly #entries = new Map<string, CompiledGraph>();
+  /** Versions being loaded and compiled: runs that need one at once (a server started under load) share it. */
+  readonly #compiling = createSharedLoads<CompiledGraph>();
   readonly #resolved = new Map<string, string>();
   readonly #recent = new Map<string, RecentLookup & { workflowId: string; at: number }>();
   readonly #capacity: number;
@@ -41,7 +44,7 @@ export class CompiledCache {
     this.#now = options.now ?? Date.now;
   }
 
-  get(versionId: string): CompiledGraph | undefined {
+  #get(versionId: string): CompiledGraph | undefined {
     const compiled = this.#entries.get(versionId);
     if (compiled) {
       this.#entries.delete(versionId);
@@ -50,7 +53,18 @@ export class CompiledCache {
     return compiled;
   }
 
-  set(versionId: string, compiled: CompiledGraph): void {
+  /** The compiled graph of `versionId`, kept, or `load()`'s, kept once it settles; one load at a time per version. */
+  compiled(versionId: string, load: () => Promise<CompiledGraph>): Promise<CompiledGraph> {
+    const kept = this.#get(versionId);
+    if (kept) return Promise.resolve(kept);
+    return this.#compiling.share(versionId, async () => {
+      const compiled = await load();
+      this.#set(versionId, compiled);
+      return compiled;
+    });
+  }
+
+  #set(versionId: string, compiled: CompiledGraph): void {
     this.#entries.set(versionId, compiled);
     if (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value as string);
   }
@@ -58,7 +72,7 @@ export class CompiledCache {
   /** The version id a run of `workflowId` at `version` (null: the latest) last resolved to, with its compiled graph. */
   resolved(workflowId: string, version: number | null): { versionId: string; compiled: CompiledGraph } | null {
     const versionId = this.#resolved.get(`${workflowId}:${version ?? "latest"}`);
-    const compiled = versionId === undefined ? undefined : this.get(versionId);
+    const compiled = versionId === undefined ? undefined : this.#get(versionId);
     return versionId !== undefined && compiled ? { versionId, compiled } : null;
   }
 
@@ -71,7 +85,7 @@ export class CompiledCache {
     const key = recentKey(workspaceId, workflowId, version);
     const found = this.#recent.get(key);
     if (!found) return null;
-    const compiled = this.#now() - found.at < RECENT_MS ? this.get(found.versionId) : undefined;
+    const compiled = this.#now() - found.at < RECENT_MS ? this.#get(found.versionId) : undefined;
     if (!compiled) {
       this.#recent.delete(key);
       return null;

@@ -107,25 +107,11 @@ export function createRunService(deps: RunDeps) {
   }, batching);
   const write: RunWriter = writeBatch;
 
-  /** Versions being loaded and compiled, by id: runs that need one at once (a server started under load) share it. */
-  const compiling = new Map<string, Promise<CompiledGraph>>();
-
   /** The compiled graph of a published version: compiled once per process, versions never change. */
   function compiledVersion(scope: WorkspaceScope, workflowId: string, version: number, versionId: string): Promise<CompiledGraph> {
-    const cached = cache.get(versionId);
-    if (cached) return Promise.resolve(cached);
-    let pending = compiling.get(versionId);
-    if (!pending) {
-      pending = (async () => {
-        const compiled = compileOrReject(fromGraphRows(await selectGraphRows(db, scope, workflowId, version)), registry);
-        cache.set(versionId, compiled);
-        return compiled;
-      })();
-      compiling.set(versionId, pending);
-      const done = () => compiling.delete(versionId);
-      pending.then(done, done);
-    }
-    return pending;
+    return cache.compiled(versionId, async () =>
+      compileOrReject(fromGraphRows(await selectGraphRows(db, scope, workflowId, version)), registry),
+    );
   }
 
   async function readRun(scope: WorkspaceScope, workflowId: string, runId: string): Promise<WorkflowRun> {

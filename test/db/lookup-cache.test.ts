@@ -118,10 +118,18 @@ describe("lookup cache", () => {
       expect(await cache.lookUp("k", "u", source.load)).toBe("first");
       expect(source.calls()).toBe(1);
       now = 60;
-      expect(await cache.lookUp("k", "u", source.load)).toBe("first");
-      expect(await cache.lookUp("k", "u", source.load)).toBe("first");
-      expect(source.calls()).toBe(2);
+      // The renewal's lookup is still going: both requests are answered from the entry, one renewal begun.
+      let finish!: () => void;
+      let renewals = 0;
+      const slow = () => {
+        renewals++;
+        return new Promise<void>((resolve) => (finish = resolve)).then(source.load);
+      };
+      expect(await cache.lookUp("k", "u", slow)).toBe("first");
+      expect(await cache.lookUp("k", "u", slow)).toBe("first");
+      finish();
       await settle();
+      expect([renewals, source.calls()]).toEqual([1, 2]);
       // The renewal began at 60: its answer is kept until 160 (and renewed when used then), past the first entry's end.
       now = 160;
       expect(await cache.lookUp("k", "u", source.load)).toBe("second");
